@@ -1,0 +1,46 @@
+"""Writes to the school directory."""
+
+from django.db import transaction
+
+from .models import Grade, Guardian, Homeroom, Student, StudentGuardian
+
+
+@transaction.atomic
+def homeroom_get_or_create(*, grade: Grade, number: int) -> Homeroom:
+    homeroom, _created = Homeroom.objects.get_or_create(grade=grade, number=number)
+    return homeroom
+
+
+@transaction.atomic
+def guardian_link_upsert(*, student: Student, name: str, mobile: str, relation: str) -> StudentGuardian:
+    """Make ``mobile``'s owner a guardian of ``student``.
+
+    The guardian is found by mobile number (it identifies them across siblings) and
+    their name is brought up to date. The first guardian a student gets becomes the
+    primary contact.
+    """
+    guardian, created = Guardian.objects.get_or_create(mobile=mobile, defaults={"name": name})
+    if not created and guardian.name != name:
+        guardian.name = name
+        guardian.full_clean()
+        guardian.save(update_fields=["name"])
+    link = StudentGuardian.objects.filter(student=student, guardian=guardian).first()
+    if link is None:
+        has_primary = StudentGuardian.objects.filter(student=student, is_primary=True).exists()
+        link = StudentGuardian(student=student, guardian=guardian, relation=relation, is_primary=not has_primary)
+        link.full_clean()
+        link.save()
+    elif link.relation != relation:
+        link.relation = relation
+        link.save(update_fields=["relation"])
+    return link
+
+
+def student_deactivate(*, students) -> int:
+    """Mark students as having left; rows are kept (nothing about a child is deleted)."""
+    count = 0
+    for student in students.filter(active=True):
+        student.active = False
+        student.save(update_fields=["active"])  # one by one so the history records each change
+        count += 1
+    return count

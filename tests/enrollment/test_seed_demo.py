@@ -1,0 +1,53 @@
+from io import StringIO
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from enrollment.models import Grade, Guardian, Homeroom, StaffProfile, Student, StudentGuardian, Term, User
+from enrollment.roles import Role
+
+
+def _snapshot():
+    return {
+        model.__name__: sorted(model.objects.values_list(*fields))
+        for model, fields in [
+            (Student, ("student_no", "name", "gender", "homeroom_id", "active")),
+            (Guardian, ("mobile", "name", "user_id")),
+            (StudentGuardian, ("student_id", "guardian_id", "relation", "is_primary")),
+            (Homeroom, ("grade_id", "number", "teacher_id")),
+            (User, ("username", "password", "is_staff")),
+            (StaffProfile, ("user_id", "mobile")),
+            (User.groups.through, ("user_id", "group_id")),
+            (Term, ("name", "start", "end")),
+        ]
+    }
+
+
+def test_seed_demo_builds_a_school_of_about_1000_and_a_second_run_changes_nothing(db):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    first = _snapshot()
+
+    call_command("seed_demo", stdout=StringIO())
+
+    assert _snapshot() == first
+    assert 24 * 40 <= Student.objects.count() <= 24 * 45
+    assert sorted(Grade.objects.values_list("number", flat=True)) == [1, 2, 3, 4, 5, 6]
+    assert Homeroom.objects.filter(teacher__isnull=True).count() == 0
+    assert not Student.objects.exclude(guardian_links__is_primary=True).exists()
+    term = Term.objects.get()
+    assert (str(term.start), str(term.end)) == ("2026-09-01", "2027-01-22")
+    for role in Role:
+        assert User.objects.filter(groups__name=role).exists(), role
+    text = out.getvalue()
+    assert "demo2026" in text and "admin" in text
+
+
+def test_the_printed_demo_logins_work(db):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    guardian_mobile = out.getvalue().strip().splitlines()[-1].split()[-1]
+
+    assert authenticate(username="admin", password="demo2026").groups.filter(name=Role.ADMIN).exists()
+    user = authenticate(username=guardian_mobile, password="demo2026")
+    assert user is not None and user.guardian.students.exists()
