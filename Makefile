@@ -3,7 +3,6 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-export DJANGO_SETTINGS_MODULE ?= afterschool.settings
 
 # System packages: venv support, gettext (translations), a CJK font and HarfBuzz subsetting
 # (Chinese PDFs), poppler (PDF checks in tests) and Chromium (browser tests).
