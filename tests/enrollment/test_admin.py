@@ -5,6 +5,9 @@ from enrollment.models import Guardian, Student, StudentGuardian
 from enrollment.roles import Role
 from tests.enrollment.factories import HomeroomFactory, UserFactory
 
+# Every test here touches the database, some only through persona fixtures.
+pytestmark = pytest.mark.django_db
+
 
 def _students(homeroom, count, start=0):
     students = Student.objects.bulk_create(

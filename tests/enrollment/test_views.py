@@ -3,6 +3,9 @@ from django.urls import reverse
 
 from tests.enrollment.factories import PASSWORD, UserFactory
 
+# Every test here touches the database, some only through persona fixtures.
+pytestmark = pytest.mark.django_db
+
 
 def test_anonymous_visitors_are_sent_to_the_chinese_login_page(client, db):
     response = client.get(reverse("enrollment:portal"), follow=True)
