@@ -144,3 +144,9 @@ def test_class_page_queries_do_not_grow_with_students(
     with django_assert_max_num_queries(10) as many:
         client.get(reverse("enrollment:class_detail", args=[homeroom_a.pk]))
     assert len(many) == len(few)
+
+
+def test_chinese_is_shown_even_to_a_browser_that_asks_for_english(client, guardian):
+    client.force_login(guardian)
+    html = client.get(reverse("enrollment:portal"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "我的孩子" in html
