@@ -21,7 +21,10 @@ from tests.enrollment.factories import (
 
 def pytest_report_header(config):
     db = settings.DATABASES["default"]
-    return f"database: {db['ENGINE'].rsplit('.', 1)[-1]} ({db.get('HOST') or 'local file'} {db['NAME']})"
+    vendor = db["ENGINE"].rsplit(".", 1)[-1]
+    if vendor == "sqlite3":
+        return "database: sqlite3 (in-memory test database)"
+    return f"database: {vendor} at {db.get('HOST')}:{db.get('PORT')}, test database test_{db['NAME']}"
 
 
 def _staff(username, *roles, is_staff=False, school):
