@@ -273,3 +273,39 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Notification(models.Model):
+    """A message to a guardian or a member of staff. Delivery (e-mail, SMS) comes with the
+    documents work; until then the record is what the portal shows."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("recipient"),
+    )
+    guardian = models.ForeignKey(
+        Guardian, models.CASCADE, null=True, blank=True, related_name="notifications", verbose_name=_("guardian")
+    )
+    kind = models.CharField(_("kind"), max_length=50, help_text=_("Namespaced code, e.g. scheduling.closure"))
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient__isnull=False) | Q(guardian__isnull=False), name="notification_has_recipient"
+            )
+        ]
+
+    def __str__(self):
+        return self.subject

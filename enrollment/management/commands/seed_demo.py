@@ -15,6 +15,8 @@ from simple_history.utils import bulk_create_with_history
 
 from enrollment.models import Grade, Guardian, Homeroom, School, StaffProfile, Student, StudentGuardian, Term, User
 from enrollment.roles import Role
+from scheduling.demo import seed_scheduling
+from scheduling.models import Session
 
 DEMO_PASSWORD = "demo2026"
 SCHOOL_NAME = "阳光实验小学"
@@ -49,7 +51,7 @@ class Command(BaseCommand):
         school, _ = School.objects.get_or_create(
             name=SCHOOL_NAME, defaults={"address": "阳光路1号", "phone": "0771-1234567"}
         )
-        Term.objects.get_or_create(
+        term, _ = Term.objects.get_or_create(
             school=school,
             name="2026年秋季学期",
             defaults={
@@ -190,6 +192,11 @@ class Command(BaseCommand):
             batch_size=1000,
         )
 
+        scheduling = seed_scheduling(school=school, term=term, rng=random.Random(20260902))
+        self.stdout.write(
+            f"Scheduling: {scheduling['groups']} service groups; sessions created {scheduling['sessions'].created}, "
+            f"already there {Session.objects.filter(group__term=term).count() - scheduling['sessions'].created}."
+        )
         self._print_logins(school, plan)
 
     def _users(self, rows, password) -> dict[str, User]:
