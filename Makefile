@@ -63,4 +63,6 @@ check-messages: venv
 	DEBUG=true $(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete -i ".venv/*" -i "staticfiles/*" >/dev/null; \
 	todo=$$(msgattrib --untranslated $$po; msgattrib --only-fuzzy $$po); \
 	if [ -n "$$todo" ]; then echo "Untranslated or fuzzy messages in $$po:"; echo "$$todo" | grep '^msgid' ; exit 1; fi; \
-	echo "zh_Hans catalogue is complete."
+	msgfmt --check-format -o /tmp/afterschool-django.mo /tmp/afterschool-django.po.bak; \
+	if ! cmp -s /tmp/afterschool-django.mo $${po%.po}.mo; then echo "$${po%.po}.mo is stale: run make messages"; exit 1; fi; \
+	echo "zh_Hans catalogue is complete and compiled."

@@ -5,6 +5,7 @@ and secrets may come from a file named by ``<NAME>_FILE`` (Docker/systemd creden
 """
 
 import os
+import time
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -55,13 +56,23 @@ def envsecret(name: str) -> str | None:
 
 
 def read_or_create_secret(path) -> str:
-    """The secret stored at ``path``; a new random one is written there the first time."""
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        import secrets
+    """The secret stored at ``path``; a new random one is written there the first time.
 
-        value = secrets.token_urlsafe(50)
-        path.write_text(value, encoding="utf-8")
-        path.chmod(0o600)
-        return value
+    Several workers may start at once: the file is created exclusively, readable by its owner
+    only, and whoever loses the race reads the winner's key.
+    """
+    import secrets
+
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _attempt in range(50):
+            value = path.read_text(encoding="utf-8").strip()
+            if value:
+                return value
+            time.sleep(0.01)  # the winner has created the file but not yet written it
+        raise ImproperlyConfigured(f"{path} is empty; delete it or set SECRET_KEY.") from None
+    value = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(value)
+    return value

@@ -6,6 +6,7 @@ e-mail to the console, files on local disk. Production sets DATABASE_URL,
 CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and DEBUG=false.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "import_export",
     "simple_history",
+    "axes",
     "enrollment",
     "scheduling",
     "billing",
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "afterschool.urls"
@@ -98,7 +101,21 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "enrollment.User"
-AUTHENTICATION_BACKENDS = ["enrollment.backends.UsernameOrMobileBackend"]
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out log-in before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "enrollment.backends.UsernameOrMobileBackend",
+]
+# Mobile numbers are easy to guess: after AXES_FAILURE_LIMIT wrong passwords for one user name
+# from one address, that pair is locked for AXES_COOLOFF_MINUTES. (Per pair, not per address:
+# a whole school behind one NAT address must not lock itself out with a few typos.)
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = envint("AXES_PROXY_COUNT", 0) or None
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -130,9 +147,10 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
-# Uploads (roster files, scans) are held in memory up to this size, and refused above it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Largest upload a form accepts (roster files, scans; each form checks it) and largest
+# non-file request body Django reads.
+UPLOAD_MAX_BYTES = envint("UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_BYTES
 
 # E-mail: the console by default; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = envstr("EMAIL_HOST", "")
@@ -187,6 +205,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},  # not a line per successful log-in
 }
 
 PRODUCT_NAME = _("After-school service")

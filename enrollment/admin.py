@@ -1,3 +1,4 @@
+import re
 from io import BytesIO
 
 from django.contrib import admin, messages
@@ -16,6 +17,7 @@ from . import roster, services
 from .forms import RosterConfirmImportForm, RosterImportForm
 from .models import Grade, Guardian, Homeroom, School, StaffProfile, Stage, Student, StudentGuardian, Term, User
 from .resources import RosterResource
+from .roles import Role
 
 
 class StageFilter(admin.SimpleListFilter):
@@ -27,10 +29,11 @@ class StageFilter(admin.SimpleListFilter):
         return Stage.choices
 
     def queryset(self, request, queryset):
-        if self.value():
+        try:
             stage = Stage(int(self.value()))
-            return queryset.filter(**{f"{self.grade_path}__in": list(stage.grade_numbers())})
-        return queryset
+        except (TypeError, ValueError):
+            return queryset  # no choice, or a hand-edited address: show everything
+        return queryset.filter(**{f"{self.grade_path}__in": list(stage.grade_numbers())})
 
 
 class StudentStageFilter(StageFilter):
@@ -47,22 +50,64 @@ class HomeroomFilter(admin.SimpleListFilter):
         return [(str(h.pk), str(h)) for h in Homeroom.objects.select_related("grade")]
 
     def queryset(self, request, queryset):
-        if self.value():
+        if self.value() and self.value().isdigit():
             return queryset.filter(homeroom_id=self.value())
         return queryset
+
+
+def role_labels(groups) -> str:
+    """Role groups as the user's language names them (group names are the Chinese role names)."""
+    labels = []
+    for group in groups:
+        try:
+            labels.append(str(Role(group.name).label))
+        except ValueError:
+            labels.append(group.name)
+    return "、".join(labels)
+
+
+class RoleFilter(admin.SimpleListFilter):
+    title = _("role")
+    parameter_name = "role"
+    user_path = "groups__name"
+
+    def lookups(self, request, model_admin):
+        return Role.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Role.values:
+            return queryset.filter(**{self.user_path: self.value()})
+        return queryset
+
+
+class StaffRoleFilter(RoleFilter):
+    user_path = "user__groups__name"
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "first_name", "is_active", "is_staff", "role_names")
-    list_filter = ("is_active", "is_staff", "groups")
+    list_filter = ("is_active", "is_staff", RoleFilter)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
     @admin.display(description=_("roles"))
     def role_names(self, user):
-        return "、".join(group.name for group in user.groups.all())
+        return role_labels(user.groups.all())
+
+    def get_readonly_fields(self, request, obj=None):
+        # The school admin manages accounts and roles, but cannot make anyone a superuser
+        # or hand out single permissions past the roles.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False  # nor take over the IT superuser's account
+        return super().has_change_permission(request, obj)
 
 
 @admin.register(School)
@@ -100,7 +145,21 @@ class HomeroomAdmin(admin.ModelAdmin):
     autocomplete_fields = ("teacher",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(student_total=Count("students"))
+        return (
+            super().get_queryset(request).select_related("grade", "teacher").annotate(student_total=Count("students"))
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        """Find a class the way people write it: "三年级2班", "三年级", "3", "2班"."""
+        grade = roster.parse_grade(search_term.strip()) or roster.class_cell_grade(search_term)
+        number = roster.parse_class_number(search_term) if re.search(r"班|\(|（|年级.*\d", search_term) else None
+        if grade or number:
+            if grade:
+                queryset = queryset.filter(grade__number=grade)
+            if number:
+                queryset = queryset.filter(number=number)
+            return queryset, False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("students"), ordering="student_total")
     def student_count(self, homeroom):
@@ -234,7 +293,7 @@ class GuardianAdmin(SimpleHistoryAdmin):
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
     list_display = ("name", "mobile", "user", "roles", "school")
-    list_filter = ("school", "user__groups")
+    list_filter = ("school", StaffRoleFilter)
     list_select_related = ("user", "school")
     search_fields = ("name", "mobile", "user__username")
     raw_id_fields = ("user",)
@@ -244,4 +303,4 @@ class StaffProfileAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, profile):
-        return "、".join(group.name for group in profile.user.groups.all())
+        return role_labels(profile.user.groups.all())

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
@@ -20,6 +21,15 @@ class LoginForm(AuthenticationForm):
 
 class RosterImportForm(ImportForm):
     school = forms.ModelChoiceField(queryset=School.objects.all(), label=_("School"))
+
+    def clean_import_file(self):
+        upload = self.cleaned_data["import_file"]
+        if upload.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s MB; at most %(limit)s MB can be imported.")
+                % {"size": round(upload.size / 1048576, 1), "limit": round(settings.UPLOAD_MAX_BYTES / 1048576, 1)}
+            )
+        return upload
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

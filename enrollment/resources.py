@@ -8,7 +8,7 @@ from import_export.fields import Field
 from import_export.results import RowResult
 
 from . import roster, services
-from .models import Grade, Student, StudentGuardian
+from .models import Grade, Guardian, Student, StudentGuardian
 
 
 class RosterResource(resources.ModelResource):
@@ -38,8 +38,11 @@ class RosterResource(resources.ModelResource):
     # -- export -------------------------------------------------------------------------
     def filter_export(self, queryset, **kwargs):
         # Two queries for any number of students: rows with their class, then guardians.
-        return queryset.select_related("homeroom__grade").prefetch_related(
-            Prefetch("guardian_links", queryset=StudentGuardian.objects.select_related("guardian"))
+        # prefetch_related(None) drops the admin changelist's own prefetch of the same relation.
+        return (
+            queryset.prefetch_related(None)
+            .select_related("homeroom__grade")
+            .prefetch_related(Prefetch("guardian_links", queryset=StudentGuardian.objects.select_related("guardian")))
         )
 
     def iter_queryset(self, queryset):
@@ -84,6 +87,9 @@ class RosterResource(resources.ModelResource):
         return super().import_data(dataset, *args, **kwargs)
 
     def before_import(self, dataset, **kwargs):
+        # Until the file passes these checks every row is skipped, so that the preview shows
+        # the one reason instead of an error per row.
+        self._refused, self._grades, self._seen, self._pairs = True, {}, {}, {}
         if self.school is None:
             raise ValidationError(_("Choose the school the roster belongs to."))
         missing = [column for column in roster.COLUMNS if column not in (dataset.headers or [])]
@@ -93,11 +99,16 @@ class RosterResource(resources.ModelResource):
                 % {"columns": "、".join(missing)}
             )
         self._grades = {grade.number: grade for grade in Grade.objects.filter(school=self.school)}
-        self._seen: dict[str, int] = {}
-        self._clean: dict[int, roster.RosterRow] = {}
+        mobiles = {roster.normalise_mobile(roster.cell_text(m)) for m in dataset[roster.COL_GUARDIAN_MOBILE]}
+        # Who each mobile number belongs to: on file, then as first written in this file.
+        self._mobile_names = {
+            mobile: (name, None)
+            for mobile, name in Guardian.objects.filter(mobile__in=mobiles).values_list("mobile", "name")
+        }
+        self._refused = False
 
     def import_row(self, row, instance_loader, **kwargs):
-        if all(roster.cell_text(value) == "" for value in row.values()):
+        if self._refused or all(roster.cell_text(value) == "" for value in row.values()):
             result = self.get_row_result_class()()
             result.import_type = RowResult.IMPORT_TYPE_SKIP
             return result
@@ -107,16 +118,55 @@ class RosterResource(resources.ModelResource):
         clean = roster.clean_row(row, known_grades=set(self._grades))
         first = self._seen.get(clean.student_no)
         if first is not None:
+            first_row, first_clean = first
+            if roster.student_fields(first_clean) != roster.student_fields(clean):
+                raise ValidationError(
+                    {
+                        roster.COL_STUDENT_NO: _(
+                            "Student number %(no)s already belongs to %(name)s in data row %(row)s "
+                            "(spreadsheet row %(sheet_row)s) of this file; one student number is one student."
+                        )
+                        % {
+                            "no": clean.student_no,
+                            "name": first_clean.name,
+                            "row": first_row,
+                            "sheet_row": first_row + 1,
+                        }
+                    }
+                )
+        pair = (clean.student_no, clean.guardian_mobile)
+        if pair in self._pairs:
+            earlier = self._pairs[pair]
             raise ValidationError(
                 {
-                    roster.COL_STUDENT_NO: _(
-                        "Student number %(no)s already appears in data row %(row)s "
-                        "(spreadsheet row %(sheet_row)s) of this file."
+                    roster.COL_GUARDIAN_MOBILE: _(
+                        "This guardian of student %(no)s is already listed in data row %(row)s "
+                        "(spreadsheet row %(sheet_row)s)."
                     )
-                    % {"no": clean.student_no, "row": first, "sheet_row": first + 1}
+                    % {"no": clean.student_no, "row": earlier, "sheet_row": earlier + 1}
                 }
             )
-        self._seen[clean.student_no] = row_number
+        owner, owner_row = self._mobile_names.get(clean.guardian_mobile, (clean.guardian_name, row_number))
+        if owner != clean.guardian_name:
+            # A mistyped number must not hand a child to another family.
+            source = (
+                _("on file")
+                if owner_row is None
+                else _("in data row %(row)s (spreadsheet row %(sheet_row)s)")
+                % {"row": owner_row, "sheet_row": owner_row + 1}
+            )
+            raise ValidationError(
+                {
+                    roster.COL_GUARDIAN_MOBILE: _(
+                        "Mobile %(mobile)s belongs to %(owner)s %(source)s, not to %(name)s. Check the number; "
+                        "a guardian's name is changed on the guardian's page in the admin."
+                    )
+                    % {"mobile": clean.guardian_mobile, "owner": owner, "source": source, "name": clean.guardian_name}
+                }
+            )
+        self._mobile_names.setdefault(clean.guardian_mobile, (clean.guardian_name, row_number))
+        self._seen.setdefault(clean.student_no, (row_number, clean))
+        self._pairs[pair] = row_number
         row[roster.COL_STUDENT_NO] = clean.student_no  # the loader looks the student up by this
         self._row = clean
 
@@ -126,6 +176,7 @@ class RosterResource(resources.ModelResource):
         instance.student_no = clean.student_no
         instance.name = clean.name
         instance.gender = clean.gender
+        instance.active = True  # on the school's current roster, so at school
         instance.homeroom = services.homeroom_get_or_create(
             grade=self._grades[clean.grade_number], number=clean.class_number
         )
@@ -134,10 +185,11 @@ class RosterResource(resources.ModelResource):
         if import_validation_errors or original is None or original.pk is None:
             return False
         clean = self._row
-        unchanged = (original.name, original.gender, original.homeroom_id) == (
+        unchanged = (original.name, original.gender, original.homeroom_id, original.active) == (
             instance.name,
             instance.gender,
             instance.homeroom_id,
+            instance.active,
         )
         return (
             unchanged

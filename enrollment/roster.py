@@ -67,6 +67,11 @@ class RosterRow:
     relation: str
 
 
+def student_fields(row: RosterRow) -> tuple:
+    """What a row says about the student (rows of the same student must agree on it)."""
+    return (row.name, row.gender, row.grade_number, row.class_number)
+
+
 def cell_text(value) -> str:
     """A cell as text. Spreadsheets hand numbers over as int or float (20260101.0)."""
     if value is None:
@@ -87,12 +92,22 @@ def parse_grade(text: str) -> int | None:
     return int(token) if token.isdigit() else _CN_DIGITS[token]
 
 
+# No school has more classes in a grade; a larger number is a typo (302 for 3年级2班).
+MAX_CLASS_NUMBER = 30
+
+
 def parse_class_number(text: str) -> int | None:
-    """ "2", "2班", "(2)班", "（2）班", "三年级2班" → 2: the last number in the cell."""
+    """The class number in "2", "2班", "(2)班", "（2）班" or "三年级2班": the last number in the cell."""
     numbers = re.findall(r"\d+", text)
-    if not numbers or int(numbers[-1]) < 1:
+    if not numbers or not 1 <= int(numbers[-1]) <= MAX_CLASS_NUMBER:
         return None
     return int(numbers[-1])
+
+
+def class_cell_grade(text: str) -> int | None:
+    """The grade a class cell names itself, as in "三年级2班" (None when it names none)."""
+    match = re.match(r"\s*(初[一二三]|[一二三四五六七八九1-9]年级)", text)
+    return parse_grade(match.group(1)) if match else None
 
 
 def normalise_mobile(text: str) -> str:
@@ -122,9 +137,16 @@ def clean_row(row: dict, *, known_grades: set[int]) -> RosterRow:
         }
 
     class_number = parse_class_number(value[COL_CLASS])
+    named_grade = class_cell_grade(value[COL_CLASS])
     if class_number is None:
-        errors[COL_CLASS] = _("Unknown class “%(value)s”: write the class number, e.g. 2 or 2班.") % {
-            "value": value[COL_CLASS]
+        errors[COL_CLASS] = _("Unknown class “%(value)s”: write the class number (1–%(max)s), e.g. 2 or 2班.") % {
+            "value": value[COL_CLASS],
+            "max": MAX_CLASS_NUMBER,
+        }
+    elif named_grade is not None and grade_number is not None and named_grade != grade_number:
+        errors[COL_CLASS] = _("The class “%(value)s” names another grade than 年级 “%(grade)s”.") % {
+            "value": value[COL_CLASS],
+            "grade": value[COL_GRADE],
         }
 
     mobile = normalise_mobile(value[COL_GUARDIAN_MOBILE])

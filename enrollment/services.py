@@ -1,6 +1,8 @@
 """Writes to the school directory."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .models import Grade, Guardian, Homeroom, Student, StudentGuardian
 
@@ -15,15 +17,17 @@ def homeroom_get_or_create(*, grade: Grade, number: int) -> Homeroom:
 def guardian_link_upsert(*, student: Student, name: str, mobile: str, relation: str) -> StudentGuardian:
     """Make ``mobile``'s owner a guardian of ``student``.
 
-    The guardian is found by mobile number (it identifies them across siblings) and
-    their name is brought up to date. The first guardian a student gets becomes the
-    primary contact.
+    The guardian is found by mobile number (it identifies them across siblings). A number on
+    file under another name is refused: a typo must not link a child to another family. The
+    first guardian a student gets becomes the primary contact; links are only ever added here
+    (a guardian is removed from a child deliberately, on the student's page in the admin).
     """
     guardian, created = Guardian.objects.get_or_create(mobile=mobile, defaults={"name": name})
     if not created and guardian.name != name:
-        guardian.name = name
-        guardian.full_clean()
-        guardian.save(update_fields=["name"])
+        raise ValidationError(
+            _("Mobile %(mobile)s belongs to %(owner)s, not to %(name)s.")
+            % {"mobile": mobile, "owner": guardian.name, "name": name}
+        )
     link = StudentGuardian.objects.filter(student=student, guardian=guardian).first()
     if link is None:
         has_primary = StudentGuardian.objects.filter(student=student, is_primary=True).exists()

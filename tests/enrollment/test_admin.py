@@ -1,18 +1,28 @@
 import pytest
 from django.urls import reverse
 
-from enrollment.models import Guardian, Student, StudentGuardian
+from enrollment.models import Guardian, Homeroom, StaffProfile, Student, StudentGuardian, User
 from enrollment.roles import Role
-from tests.enrollment.factories import HomeroomFactory, UserFactory
+from tests.enrollment.factories import UserFactory
 
 # Every test here touches the database, some only through persona fixtures.
 pytestmark = pytest.mark.django_db
 
 
-def _students(homeroom, count, start=0):
+def _grow(grade, count, start=0):
+    """``count`` students in classes of 45 with a guardian each, and a teacher per 10 students."""
+    from django.contrib.auth.models import Group
+
+    homerooms = Homeroom.objects.bulk_create(
+        Homeroom(grade=grade, number=100 + start + i) for i in range((count + 44) // 45)
+    )
     students = Student.objects.bulk_create(
         Student(
-            school=homeroom.grade.school, homeroom=homeroom, student_no=f"N{start + i:05d}", name=f"学生{i}", gender="F"
+            school=grade.school,
+            homeroom=homerooms[i // 45],
+            student_no=f"N{start + i:05d}",
+            name=f"学生{i}",
+            gender="F",
         )
         for i in range(count)
     )
@@ -23,6 +33,11 @@ def _students(homeroom, count, start=0):
         StudentGuardian(student=s, guardian=g, relation="mother", is_primary=True)
         for s, g in zip(students, guardians, strict=True)
     )
+    users = User.objects.bulk_create(User(username=f"t{start + i}") for i in range(count // 10))
+    User.groups.through.objects.bulk_create(
+        User.groups.through(user=u, group=Group.objects.get(name=Role.HOMEROOM_TEACHER)) for u in users
+    )
+    StaffProfile.objects.bulk_create(StaffProfile(user=u, school=grade.school, name=u.username) for u in users)
 
 
 def _changelist_queries(client, django_assert_max_num_queries, url, bound):
@@ -46,13 +61,15 @@ def test_changelists_run_the_same_queries_for_10_and_1000_students(
 ):
     client.force_login(admin_user)
     url = reverse(url_name)
-    _students(homeroom_a, 10)
-    few, _ = _changelist_queries(client, django_assert_max_num_queries, url, 20)
+    _grow(homeroom_a.grade, 10)
+    few, response = _changelist_queries(client, django_assert_max_num_queries, url, 20)
+    rows_few = response.context["cl"].result_count
 
-    _students(HomeroomFactory(grade=homeroom_a.grade, number=5), 990, start=10)
+    _grow(homeroom_a.grade, 990, start=10)
     many, response = _changelist_queries(client, django_assert_max_num_queries, url, 20)
 
     assert many == few
+    assert response.context["cl"].result_count > rows_few  # the list really grew
     if url_name == "admin:enrollment_student_changelist":
         assert response.context["cl"].result_count == 1000
 
@@ -121,3 +138,32 @@ def test_roles_exist_with_their_permissions(db):
         p.startswith(("add_", "change_")) for p in perms[Role.FINANCE]
     )
     assert perms[Role.GUARDIAN] == set()
+
+
+def test_the_school_admin_cannot_make_anyone_a_superuser(client, admin_user, homeroom_teacher):
+    client.force_login(admin_user)
+    url = reverse("admin:enrollment_user_change", args=[admin_user.pk])
+    form = client.get(url).context["adminform"].form
+    assert "is_superuser" not in form.fields and "user_permissions" not in form.fields
+
+    it = UserFactory(username="it", is_staff=True, is_superuser=True)
+    it_url = reverse("admin:enrollment_user_change", args=[it.pk])
+    assert client.post(it_url, {"username": "it", "is_active": "on"}).status_code == 403
+    password_url = reverse("admin:auth_user_password_change", args=[it.pk])
+    assert client.post(password_url, {"password1": "Hijack-12345", "password2": "Hijack-12345"}).status_code == 403
+
+
+@pytest.mark.parametrize("value", ["9", "x", ""])
+def test_a_hand_edited_stage_filter_shows_everything_instead_of_failing(client, admin_user, student_a, value):
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:enrollment_student_changelist"), {"stage": value})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("term", "expected"), [("三年级", {1, 2}), ("三年级2班", {2}), ("3年级(1)班", {1}), ("teacher_b", {2})]
+)
+def test_classes_are_found_the_way_people_write_them(client, admin_user, homeroom_a, homeroom_b, term, expected):
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:enrollment_homeroom_changelist"), {"q": term})
+    assert {h.number for h in response.context["cl"].result_list} == expected

@@ -1,8 +1,15 @@
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate as _authenticate
+from django.test import RequestFactory
+from django.urls import reverse
 
 from enrollment.roles import Role
 from tests.enrollment.factories import PASSWORD, GuardianFactory, StaffProfileFactory, UserFactory
+
+
+def authenticate(**credentials):
+    # django-axes needs the request to count failures by user name and address.
+    return _authenticate(RequestFactory().post("/login/"), **credentials)
 
 
 def test_guardian_logs_in_with_the_mobile_number(guardian):
@@ -37,3 +44,14 @@ def test_teacher_who_is_also_a_parent_reaches_the_account_whose_password_matches
 
     assert authenticate(username="13812345678", password=PASSWORD) == teacher
     assert authenticate(username="13812345678", password="another-password-99") == parent
+
+
+def test_repeated_wrong_passwords_lock_the_account_on_that_device(client, guardian, settings):
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "13911112222", "password": "wrong"})
+
+    response = client.post(reverse("login"), {"username": "13911112222", "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert "多次输错密码" in response.content.decode()
+    assert "_auth_user_id" not in client.session

@@ -70,16 +70,48 @@ def test_importing_the_sample_twice_creates_no_duplicates(primary_school):
     assert {row.import_type for row in second.rows} == {"skip"}
 
 
-def test_reimport_updates_a_moved_student_and_a_renamed_guardian(primary_school):
+def test_reimport_moves_a_student_to_another_class(primary_school):
     RosterResource(school=primary_school).import_data(dataset(GOOD))
 
-    moved = ["20260101", "王小明", "男", "一年级", "2班", "王建华", "13800138001", "父亲"]
+    moved = ["20260101", "王小明", "男", "一年级", "2班", "王建国", "13800138001", "父亲"]
     RosterResource(school=primary_school).import_data(dataset(moved))
 
     student = Student.objects.get()
     assert student.homeroom.number == 2
-    assert Guardian.objects.get().name == "王建华"
     assert StudentGuardian.objects.count() == 1
+
+
+def test_a_known_mobile_under_another_name_is_refused_not_relinked(primary_school):
+    """A mistyped number must not hand a child to another family."""
+    RosterResource(school=primary_school).import_data(dataset(GOOD))
+    stranger = ["20260102", "张小花", "女", "一年级", "1班", "张三", "13800138001", "父亲"]
+
+    result = RosterResource(school=primary_school).import_data(dataset(stranger))
+
+    errors = result.invalid_rows[0].error_dict
+    assert "手机号 13800138001 已登记为王建国（系统中已有），不是张三" in errors["监护人手机"][0]
+    assert Guardian.objects.get().name == "王建国"
+    assert list(Guardian.objects.get().students.values_list("name", flat=True)) == ["王小明"]
+
+
+def test_a_second_row_for_a_student_adds_the_second_guardian(primary_school):
+    mother = ["20260101", "王小明", "男", "一年级", "1班", "李丽", "13800138002", "母亲"]
+
+    result = RosterResource(school=primary_school).import_data(dataset(GOOD, mother))
+
+    assert not result.has_validation_errors()
+    links = StudentGuardian.objects.order_by("-is_primary")
+    assert [(link.guardian.name, link.is_primary) for link in links] == [("王建国", True), ("李丽", False)]
+
+
+def test_reimport_brings_back_a_student_who_had_left(primary_school):
+    RosterResource(school=primary_school).import_data(dataset(GOOD))
+    Student.objects.update(active=False)
+
+    result = RosterResource(school=primary_school).import_data(dataset(GOOD))
+
+    assert Student.objects.get().active is True
+    assert [row.import_type for row in result.rows] == ["update"]
 
 
 @pytest.mark.parametrize(
@@ -95,7 +127,19 @@ def test_reimport_updates_a_moved_student_and_a_renamed_guardian(primary_school)
         (
             ["20260101", "重复学号", "女", "一年级", "1班", "某某", "13800138009", "母亲"],
             "学号",
-            "已在本文件数据第 1 行（表格第 2 行）出现",
+            "已属于本文件数据第 1 行（表格第 2 行）的王小明",
+        ),
+        (GOOD, "监护人手机", "这位监护人已在数据第 1 行（表格第 2 行）列出"),
+        (["20260109", "错班级", "女", "一年级", "302班", "某某", "13800138009", "母亲"], "班级", "请填写班号（1–30）"),
+        (
+            ["20260109", "错班级", "女", "一年级", "三年级2班", "某某", "13800138009", "母亲"],
+            "班级",
+            "与年级“一年级”不符",
+        ),
+        (
+            ["20260109", "错监护人", "女", "一年级", "1班", "王建华", "13800138001", "父亲"],
+            "监护人手机",
+            "已登记为王建国（本文件数据第 1 行（表格第 2 行））",
         ),
         (["20260109", "错性别", "未知", "一年级", "1班", "某某", "13800138009", "母亲"], "性别", "请填写“男”或“女”"),
         (["20260109", "", "女", "一年级", "1班", "某某", "13800138009", "母亲"], "姓名", "姓名为空"),
@@ -123,6 +167,7 @@ def test_missing_columns_are_named_and_nothing_is_written(primary_school):
 
     assert result.has_errors()
     assert "关系" in str(result.base_errors[0].error)
+    assert {row.import_type for row in result.rows} == {"skip"}  # one reason, not an error per row
     assert counts() == (0, 0, 0, 0)
 
 
@@ -199,12 +244,21 @@ def test_blank_template_has_the_roster_columns(client, admin_user):
     assert [cell.value for cell in sheet[1]] == HEADERS
 
 
-def test_finance_may_export_but_not_import(client, finance):
+def test_finance_may_export_but_not_import(client, finance, student_a, guardian):
     client.force_login(finance)
 
     assert client.get(reverse("admin:enrollment_student_import")).status_code == 403
     assert client.get(reverse("admin:enrollment_student_roster_template")).status_code == 403
-    assert client.get(reverse("admin:enrollment_student_export")).status_code == 200
+    form = client.get(reverse("admin:enrollment_student_export")).context["form"]
+    xlsx = next(str(value) for value, label in form.fields["format"].choices if str(label).lower() == "xlsx")
+    fields = {name: "on" for name in form.fields if name.startswith("rosterresource_")}
+
+    response = client.post(reverse("admin:enrollment_student_export"), {"format": xlsx, **fields})
+
+    assert response["Content-Disposition"].startswith("attachment")
+    rows = list(load_workbook(BytesIO(response.content)).active.values)
+    assert rows[0] == tuple(HEADERS)
+    assert rows[1][:2] == (student_a.student_no, "王小明") and rows[1][6] == "13911112222"
 
 
 def test_export_writes_a_roster_that_imports_unchanged(primary_school):
@@ -230,3 +284,17 @@ def test_export_query_count_does_not_grow(primary_school, students, django_asser
         data = RosterResource(school=primary_school).export()
 
     assert len(data) == students
+
+
+def test_an_oversized_roster_file_is_refused_with_a_message(client, admin_user, primary_school, settings):
+    settings.UPLOAD_MAX_BYTES = 1000
+    client.force_login(admin_user)
+    upload = _xlsx(*([GOOD] * 50))
+
+    response = client.post(
+        reverse("admin:enrollment_student_import"),
+        {"school": primary_school.pk, "format": _xlsx_format_index(client), "import_file": upload},
+    )
+
+    assert "最多只能导入" in response.content.decode()
+    assert counts() == (0, 0, 0, 0)

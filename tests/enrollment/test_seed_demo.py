@@ -1,7 +1,9 @@
 from io import StringIO
 
+import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from enrollment.models import Grade, Guardian, Homeroom, StaffProfile, Student, StudentGuardian, Term, User
 from enrollment.roles import Role
@@ -25,10 +27,10 @@ def _snapshot():
 
 def test_seed_demo_builds_a_school_of_about_1000_and_a_second_run_changes_nothing(db):
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--allow-without-debug", stdout=out)
     first = _snapshot()
 
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--allow-without-debug", stdout=StringIO())
 
     assert _snapshot() == first
     assert 24 * 40 <= Student.objects.count() <= 24 * 45
@@ -45,9 +47,16 @@ def test_seed_demo_builds_a_school_of_about_1000_and_a_second_run_changes_nothin
 
 def test_the_printed_demo_logins_work(db):
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--allow-without-debug", stdout=out)
     guardian_mobile = out.getvalue().strip().splitlines()[-1].split()[-1]
 
-    assert authenticate(username="admin", password="demo2026").groups.filter(name=Role.ADMIN).exists()
-    user = authenticate(username=guardian_mobile, password="demo2026")
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="admin", password="demo2026").groups.filter(name=Role.ADMIN).exists()
+    user = authenticate(request, username=guardian_mobile, password="demo2026")
     assert user is not None and user.guardian.students.exists()
+
+
+def test_seed_demo_refuses_without_debug_unless_asked(db):
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()

@@ -7,9 +7,10 @@ so running the command again creates nothing and changes nothing.
 import random
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
@@ -42,8 +43,21 @@ def _name(rng: random.Random, surname: str, chars: str, length: int | None = Non
 class Command(BaseCommand):
     help = "Create the demo school (idempotent) and print the demo log-ins."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Seed even though DEBUG is off (the demo accounts share a published password).",
+        )
+
     @transaction.atomic
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["allow_without_debug"]:
+            raise CommandError(
+                "seed_demo creates admin accounts with the published password "
+                f"{DEMO_PASSWORD!r}; refusing because DEBUG is off. Use it on a demo machine "
+                "(make run sets DEBUG=true), or pass --allow-without-debug."
+            )
         rng = random.Random(20260901)
         password = make_password(DEMO_PASSWORD)  # hashed once, shared by every demo account
         groups = {group.name: group for group in Group.objects.all()}
