@@ -35,3 +35,33 @@ def user_roles(user) -> frozenset[str]:
 
 def has_role(user, *roles: str) -> bool:
     return bool(user_roles(user) & set(roles))
+
+
+def grant_role_permissions(apps, role_permissions: dict[str, list[tuple[str, str]]]) -> None:
+    """Give each role group the listed (app label, codename) permissions; for data migrations.
+
+    Permissions are normally created after all migrations have run, so they are made here
+    first. ``apps`` is the migration's app registry (or the live one).
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        # A migration's app configs are stubs without models_module, which create_permissions
+        # takes for "no models"; mark them for the call.
+        stub = getattr(app_config, "models_module", None) is None
+        if stub:
+            app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        if stub:
+            app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, wanted in role_permissions.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.add(
+            *[Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted]
+        )
+
+
+def model_permissions(app: str, actions: list[str], models: list[str]) -> list[tuple[str, str]]:
+    return [(app, f"{action}_{model}") for model in models for action in actions]

@@ -5,6 +5,7 @@ from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
@@ -21,6 +22,7 @@ from .models import (
     GroupMembership,
     HolidayNotice,
     HolidayNoticeEntry,
+    MakeupDayTimetable,
     Room,
     ServiceGroup,
     ServiceSeason,
@@ -100,6 +102,12 @@ class ClosureAdmin(admin.ModelAdmin):
                 % {"count": count},
                 messages.SUCCESS,
             )
+
+
+@admin.register(MakeupDayTimetable)
+class MakeupDayTimetableAdmin(admin.ModelAdmin):
+    list_display = ("date", "weekday", "school")
+    list_filter = ("school",)
 
 
 @admin.register(ServiceSettings)
@@ -204,10 +212,13 @@ class ServiceGroupAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("5+2 check"))
     def five_plus_two(self, group):
-        rules = self._rules.setdefault(group.term.school_id, services.settings_for(group.term.school))
+        school_id = group.term.school_id
+        if school_id not in self._rules:
+            self._rules[school_id] = services.settings_for(group.term.school)
+        rules = self._rules[school_id]
         problems = services.group_week_problems(group, slots=list(group.slots.all()), rules=rules)
         if not problems:
-            return format_html('<span style="color:#198754">✔</span>')
+            return format_html('<span style="color:#198754">{}</span>', "✔")
         return format_html('<span style="color:#dc3545" title="{}">✘ {}</span>', "\n".join(problems), problems[0])
 
     @admin.display(description=_("week"))
@@ -246,6 +257,13 @@ class ServiceGroupAdmin(admin.ModelAdmin):
                     "kept": report.kept_with_roll_call,
                 },
             )
+            if report.makeup_days_without_timetable:
+                self.message_user(
+                    request,
+                    _("Make-up working days without a timetable (set one under make-up day timetables): %(days)s")
+                    % {"days": "、".join(date_format(d) for d in report.makeup_days_without_timetable)},
+                    messages.WARNING,
+                )
 
     def get_urls(self):
         return [
@@ -366,5 +384,5 @@ class DutyDayAdmin(admin.ModelAdmin):
     def staffing(self, day):
         problems = getattr(self, "_problems", {}).get(day.date)
         if not problems:
-            return format_html('<span style="color:#198754">✔</span>')
+            return format_html('<span style="color:#198754">{}</span>', "✔")
         return format_html('<span style="color:#dc3545">✘ {}</span>', " ".join(problems))

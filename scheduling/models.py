@@ -115,6 +115,27 @@ class Closure(models.Model):
         return f"{self.get_kind_display()} {self.start}–{self.end}"
 
 
+class MakeupDayTimetable(models.Model):
+    """Which weekday's timetable a 调休 working weekend day follows (按周几课表上课).
+
+    Schools announce this per make-up day; until it is set the day gets no sessions, and the
+    term calendar and the session generation say so.
+    """
+
+    school = models.ForeignKey(School, models.CASCADE, related_name="makeup_days", verbose_name=_("school"))
+    date = models.DateField(_("make-up working day"))
+    weekday = models.PositiveSmallIntegerField(_("follows the timetable of"), choices=Weekday.choices[:5])
+
+    class Meta:
+        verbose_name = _("make-up day timetable")
+        verbose_name_plural = _("make-up day timetables")
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["school", "date"], name="makeup_day_unique_date")]
+
+    def __str__(self):
+        return f"{self.date} → {self.get_weekday_display()}"
+
+
 # -- service times and settings --------------------------------------------------------------
 
 

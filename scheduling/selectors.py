@@ -8,7 +8,17 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from .calendar import HolidayCalendar, UnknownHolidayYear, _days
-from .models import Closure, DutyDay, GroupMembership, HolidayNoticeEntry, ServiceGroup, Session, TimetableSlot, Weekday
+from .models import (
+    Closure,
+    DutyDay,
+    GroupMembership,
+    HolidayNoticeEntry,
+    MakeupDayTimetable,
+    ServiceGroup,
+    Session,
+    TimetableSlot,
+    Weekday,
+)
 
 # -- week grid -----------------------------------------------------------------------------------
 
@@ -64,6 +74,7 @@ class TermCalendar:
 def term_calendar(term) -> TermCalendar:
     """Every day of ``term`` marked as service day, weekend, holiday, 调休 working day or closure."""
     holidays = HolidayCalendar()
+    followed = dict(MakeupDayTimetable.objects.filter(school_id=term.school_id).values_list("date", "weekday"))
     closures = list(
         Closure.objects.filter(school_id=term.school_id, start__lte=term.end, end__gte=term.start).prefetch_related(
             "grades"
@@ -85,7 +96,7 @@ def term_calendar(term) -> TermCalendar:
                 if day.month != month or not (term.start <= day <= term.end):
                     row.append(CalendarDay(day if day.month == month else None, "outside"))
                     continue
-                row.append(_classify(day, holidays, closures, notice_names, unknown))
+                row.append(_classify(day, holidays, closures, notice_names, unknown, followed))
                 if row[-1].kind in {"service", "makeup"}:
                     cal_month.service_days += 1
             weeks.append(row)
@@ -96,7 +107,7 @@ def term_calendar(term) -> TermCalendar:
     return result
 
 
-def _classify(day, holidays, closures, notice_names, unknown) -> CalendarDay:
+def _classify(day, holidays, closures, notice_names, unknown, followed) -> CalendarDay:
     try:
         workday = holidays.is_workday(day)
     except UnknownHolidayYear:
@@ -115,7 +126,12 @@ def _classify(day, holidays, closures, notice_names, unknown) -> CalendarDay:
                 return CalendarDay(day, "closure", label)
             return CalendarDay(day, "partial", label)
     if day.weekday() >= 5:
-        return CalendarDay(day, "makeup", notice_names.get(day, "") or _("make-up working day"))
+        label = notice_names.get(day, "") or _("make-up working day")
+        if day in followed:
+            label = _("%(label)s: timetable of %(weekday)s") % {"label": label, "weekday": Weekday(followed[day]).label}
+        else:
+            label = _("%(label)s: no timetable chosen yet") % {"label": label}
+        return CalendarDay(day, "makeup", label)
     return CalendarDay(day, "service")
 
 

@@ -1,7 +1,7 @@
 """Writes and rule checks for scheduling."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from .models import (
     Closure,
     GradeDismissal,
     GroupMembership,
+    MakeupDayTimetable,
     ServiceGroup,
     ServiceSeason,
     ServiceSettings,
@@ -254,6 +255,7 @@ class GenerationReport:
     kept_with_roll_call: int = 0
     shortened: int = 0
     dropped_after_end_time: int = 0
+    makeup_days_without_timetable: list[date] = field(default_factory=list)
 
 
 def day_end_time(day: date, *, seasons: list[ServiceSeason], dismissal: time | None) -> time | None:
@@ -280,6 +282,10 @@ def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = 
     workdays = holiday_calendar.workdays(term.start, term.end)
     school_closed = closed_days(term)
     seasons = list(ServiceSeason.objects.filter(school_id=term.school_id))
+    # A 调休 working weekend day runs the timetable of the weekday the school chose for it.
+    followed = dict(MakeupDayTimetable.objects.filter(school_id=term.school_id).values_list("date", "weekday"))
+    timetable_day = {day: followed.get(day, day.weekday()) for day in workdays}
+    report.makeup_days_without_timetable = [day for day, weekday in timetable_day.items() if weekday >= 5]
     dismissals = dict(
         GradeDismissal.objects.filter(grade__school_id=term.school_id).values_list("grade_id", "end_time")
     )
@@ -303,7 +309,7 @@ def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = 
                 continue
             end_limit = day_end_time(day, seasons=seasons, dismissal=dismissal)
             for slot in group.slots.all():
-                if slot.weekday != day.weekday():
+                if slot.weekday != timetable_day[day]:
                     continue
                 end = slot.end if end_limit is None else min(slot.end, end_limit)
                 if end <= slot.start:

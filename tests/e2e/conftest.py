@@ -72,12 +72,10 @@ def screenshot():
 
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
-    """Transactional tests flush the database, and with it the groups migration 0002 made."""
-    from django.contrib.auth.models import Group, Permission
+    """Transactional tests flush the database, and with it the groups the migrations made."""
+    from django.apps import apps
 
-    roles = import_module("enrollment.migrations.0002_roles").ROLE_PERMISSIONS
-    for name, wanted in roles.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in wanted]
-        )
+    from enrollment.roles import grant_role_permissions
+
+    for module in ("enrollment.migrations.0002_roles", "scheduling.migrations.0002_role_permissions"):
+        grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)

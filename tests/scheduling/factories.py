@@ -1,0 +1,56 @@
+from datetime import time
+
+import factory
+
+from scheduling.models import Activity, GroupMembership, Room, ServiceGroup, TimetableSlot
+from tests.enrollment.factories import SchoolFactory, TermFactory, UserFactory
+
+
+class RoomFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Room
+
+    school = factory.SubFactory(SchoolFactory)
+    name = factory.Sequence(lambda n: f"教室{n + 101}")
+    kind = Room.Kind.CLASSROOM
+    capacity = 50
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    school = factory.SubFactory(SchoolFactory)
+    name = factory.Sequence(lambda n: f"活动{n}")
+    category = Activity.Category.HOMEWORK
+    capacity = 45
+
+
+class ServiceGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceGroup
+
+    term = factory.SubFactory(TermFactory)
+    name = factory.Sequence(lambda n: f"服务{n + 1}班")
+    teacher = factory.SubFactory(UserFactory)
+    confirmed = True
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GroupMembership
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    """An unsaved-by-default-friendly slot: Monday 16:00–17:00."""
+
+    class Meta:
+        model = TimetableSlot
+
+    group = factory.SubFactory(ServiceGroupFactory)
+    weekday = 0
+    start = time(16, 0)
+    end = time(17, 0)
+    activity = factory.SubFactory(ActivityFactory, school=factory.SelfAttribute("..group.term.school"))
+    room = factory.SubFactory(RoomFactory, school=factory.SelfAttribute("..group.term.school"))
+    teacher = factory.SelfAttribute("group.teacher")
