@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
@@ -352,6 +353,29 @@ class DutyDayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     autocomplete_fields = ("leader",)
     filter_horizontal = ("admin_staff",)
+    readonly_fields = ("group_teachers",)
+
+    @admin.display(description=_("groups and their teachers that day"))
+    def group_teachers(self, day):
+        if day.pk is None:
+            return "—"
+        sessions = (
+            Session.objects.filter(date=day.date, group__term__school=day.school)
+            .select_related("group", "teacher", "activity")
+            .order_by("group__name", "start")
+        )
+        rows = [
+            format_html(
+                "<li>{} {}–{} {} · {}</li>",
+                s.group.name,
+                s.start.strftime("%H:%M"),
+                s.end.strftime("%H:%M"),
+                s.activity,
+                s.teacher.get_full_name() or s.teacher.get_username(),
+            )
+            for s in sessions
+        ]
+        return format_html("<ul>{}</ul>", mark_safe("".join(rows))) if rows else _("No sessions that day.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("admin_staff").annotate(staff=Count("admin_staff"))

@@ -13,6 +13,7 @@ from .models import (
     Activity,
     DutyDay,
     HolidayNotice,
+    MakeupDayTimetable,
     Room,
     ServiceGroup,
     ServiceSeason,
@@ -72,6 +73,10 @@ def seed_scheduling(*, school, term: Term, rng: random.Random) -> dict:
     )
     if created:
         notice.entries.create(kind="holiday", name="元旦", start=date(2027, 1, 1), end=date(2027, 1, 3))
+    # The 2026 notice's make-up working days for National Day (9月20日周日、10月10日周六上班);
+    # which weekday's timetable they run is the school's choice, announced to parents.
+    for day, weekday in ((date(2026, 9, 20), 3), (date(2026, 10, 10), 4)):
+        MakeupDayTimetable.objects.get_or_create(school=school, date=day, defaults={"weekday": weekday})
 
     rooms = {}
     for name, kind, capacity in ROOMS:

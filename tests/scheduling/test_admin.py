@@ -117,3 +117,18 @@ def test_duty_roster_list_flags_days_without_a_roster(client, admin_user, term):
 def test_teachers_cannot_open_the_scheduling_admin(client, homeroom_teacher, term):
     client.force_login(homeroom_teacher)
     assert client.get(reverse("admin:scheduling_week")).status_code == 302
+
+
+def test_a_duty_day_page_lists_that_days_groups_and_teachers(client, admin_user, term):
+    from scheduling.models import DutyDay
+
+    HolidayNotice.objects.create(year=2027, title="2027")
+    _groups(term, 1)
+    sessions_generate(term=term)
+    day = DutyDay.objects.create(school=term.school, date=date(2026, 9, 1))  # a Tuesday
+    client.force_login(admin_user)
+
+    html = client.get(reverse("admin:scheduling_dutyday_change", args=[day.pk])).content.decode()
+
+    group = term.service_groups.get()
+    assert f"{group.name} 16:00–17:00" in html and f"{group.name} 17:00–18:00" in html
