@@ -335,7 +335,8 @@ def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = 
     if stale:
         report.removed = Session.objects.filter(pk__in=stale).delete()[0]
     new = [session for key, session in wanted.items() if key not in present]
-    Session.objects.bulk_create(new, batch_size=1000)
+    # One INSERT on PostgreSQL; SQLite takes at most 999 parameters a statement (111 sessions).
+    Session.objects.bulk_create(new)
     report.created = len(new)
     return report
 
