@@ -1,23 +1,52 @@
+import csv
 import re
 from io import BytesIO
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpResponse
-from django.urls import path
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 from openpyxl import Workbook
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import roster, services
+from . import roster, services, workflow
 from .forms import RosterConfirmImportForm, RosterImportForm
-from .models import Grade, Guardian, Homeroom, School, StaffProfile, Stage, Student, StudentGuardian, Term, User
+from .models import (
+    AgreementSignature,
+    AgreementText,
+    Application,
+    ApplicationChoice,
+    ApplicationEvent,
+    AuthorisedPerson,
+    Grade,
+    Guardian,
+    Homeroom,
+    InvitationCode,
+    LeaveRequest,
+    Notification,
+    ParentNotice,
+    School,
+    ServiceSlots,
+    StaffProfile,
+    Stage,
+    Student,
+    StudentGuardian,
+    SurveyResponse,
+    Term,
+    User,
+)
 from .resources import RosterResource
 from .roles import Role
+from .selectors import survey_totals
 
 
 class StageFilter(admin.SimpleListFilter):
@@ -272,6 +301,7 @@ class LinkToStudentInline(admin.TabularInline):
 
 @admin.register(Guardian)
 class GuardianAdmin(SimpleHistoryAdmin):
+    actions = ["issue_codes_printable", "issue_codes_csv"]
     list_display = ("name", "mobile", "child_count", "has_account")
     search_fields = ("name", "mobile", "students__name", "students__student_no")
     list_select_related = ("user",)
@@ -289,6 +319,36 @@ class GuardianAdmin(SimpleHistoryAdmin):
     def has_account(self, guardian):
         return guardian.user_id is not None
 
+    def _issue(self, request, queryset):
+        issued = workflow.invitation_issue(guardians=queryset.order_by("name"), issued_by=request.user)
+        children = {}
+        for link in StudentGuardian.objects.filter(guardian__in=[g for g, _code in issued]).select_related(
+            "student__homeroom__grade"
+        ):
+            children.setdefault(link.guardian_id, []).append(link.student)
+        return [(guardian, code, children.get(guardian.pk, [])) for guardian, code in issued]
+
+    @admin.action(description=_("Issue invitation codes (printable list)"), permissions=["change"])
+    def issue_codes_printable(self, request, queryset):
+        rows = self._issue(request, queryset)
+        context = {**self.admin_site.each_context(request), "title": _("Invitation codes"), "rows": rows,
+                   "activate_url": request.build_absolute_uri(reverse("enrollment:activate"))}  # fmt: skip
+        return TemplateResponse(request, "admin/enrollment/invitation_codes.html", context)
+
+    @admin.action(description=_("Issue invitation codes (CSV file)"), permissions=["change"])
+    def issue_codes_csv(self, request, queryset):
+        rows = self._issue(request, queryset)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = "attachment; filename=invitation-codes.csv"
+        response.write("\ufeff")
+        writer = csv.writer(response)
+        writer.writerow([_("guardian"), _("mobile"), _("children"), _("invitation code")])
+        for guardian, code, kids in rows:
+            writer.writerow(
+                [guardian.name, guardian.mobile, "、".join(f"{k.name}（{k.homeroom}）" for k in kids), code]
+            )
+        return response
+
 
 @admin.register(StaffProfile)
 class StaffProfileAdmin(admin.ModelAdmin):
@@ -304,3 +364,306 @@ class StaffProfileAdmin(admin.ModelAdmin):
     @admin.display(description=_("roles"))
     def roles(self, profile):
         return role_labels(profile.user.groups.all())
+
+
+# -- participation ------------------------------------------------------------------------------
+
+
+class ReviewActionForm(ActionForm):
+    note = forms.CharField(label=_("note / reason"), required=False, max_length=200)
+    effective = forms.DateField(
+        label=_("leaving date (for withdrawal)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ChoiceInline(admin.TabularInline):
+    model = ApplicationChoice
+    extra = 0
+    autocomplete_fields = ("activity",)
+
+
+class AuthorisedPersonInline(admin.TabularInline):
+    model = AuthorisedPerson
+    extra = 0
+
+
+class EventInline(admin.TabularInline):
+    model = ApplicationEvent
+    extra = 0
+    readonly_fields = ("status", "actor", "at", "note")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ("student", "homeroom", "term", "status", "priority", "choice_list", "agreement", "submitted_at")
+    list_filter = ("term", "status", "priority", "student__homeroom__grade")
+    list_select_related = ("student__homeroom__grade", "term")
+    search_fields = ("student__name", "student__student_no")
+    autocomplete_fields = ("student", "guardian")
+    readonly_fields = ("status", "withdrawn_on", "submitted_at", "updated_at")
+    inlines = [ChoiceInline, AuthorisedPersonInline, EventInline]
+    action_form = ReviewActionForm
+    actions = ["approve", "reject", "place", "withdraw"]
+
+    def get_queryset(self, request):
+        signed = AgreementSignature.objects.filter(term=OuterRef("term"), student=OuterRef("student"))
+        return (
+            super().get_queryset(request).prefetch_related("choices__activity").annotate(has_signature=Exists(signed))
+        )
+
+    @admin.display(description=_("homeroom class"), ordering="student__homeroom")
+    def homeroom(self, application):
+        return application.student.homeroom
+
+    @admin.display(description=_("activities"))
+    def choice_list(self, application):
+        return "、".join(choice.activity.name for choice in application.choices.all()) or "—"
+
+    @admin.display(description=_("agreement signed"), boolean=True, ordering="has_signature")
+    def agreement(self, application):
+        return application.has_signature
+
+    def save_model(self, request, obj, form, change):
+        """A paper application entered by the school goes through the same service."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in {"term", "student", "guardian"}}
+        saved = workflow.application_save(
+            term=obj.term, student=obj.student, guardian=obj.guardian, fields=fields, choices=[], persons=[],
+            actor=request.user, paper=True,
+        )  # fmt: skip
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def _run(self, request, queryset, step):
+        try:
+            count = step()
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(
+                request, " ".join(getattr(exc, "messages", [str(exc) or _("Not allowed.")])), messages.ERROR
+            )
+            return
+        self.message_user(
+            request, ngettext("%(count)d application done.", "%(count)d applications done.", count) % {"count": count}
+        )
+
+    @admin.action(description=_("Approve (class review or school review)"), permissions=["change"])
+    def approve(self, request, queryset):
+        note = request.POST.get("note", "")
+        self._run(
+            request,
+            queryset,
+            lambda: workflow.applications_review(applications=queryset, actor=request.user, approve=True, note=note),
+        )
+
+    @admin.action(description=_("Reject (give the reason in the note)"), permissions=["change"])
+    def reject(self, request, queryset):
+        note = request.POST.get("note", "")
+        self._run(
+            request,
+            queryset,
+            lambda: workflow.applications_review(applications=queryset, actor=request.user, approve=False, note=note),
+        )
+
+    @admin.action(description=_("Place school-approved applications (proposes service groups)"), permissions=["change"])
+    def place(self, request, queryset):
+        try:
+            placed, waitlisted, refused = workflow.applications_place(applications=queryset, actor=request.user)
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            _("%(placed)s placed in proposed groups (confirm them under service groups), %(waiting)s waitlisted.")
+            % {"placed": placed, "waiting": waitlisted},
+        )
+        if refused:
+            self.message_user(
+                request,
+                _("Not placed, no signed agreement for the term: %(names)s") % {"names": "、".join(refused)},
+                messages.WARNING,
+            )
+
+    @admin.action(description=_("Withdraw from the leaving date given"), permissions=["change"])
+    def withdraw(self, request, queryset):
+        form = ReviewActionForm(request.POST)
+        if not form.is_valid() or not form.cleaned_data.get("effective"):
+            self.message_user(request, _("Give the leaving date."), messages.ERROR)
+            return
+
+        def step():
+            for application in queryset:
+                workflow.application_withdraw(
+                    application=application, actor=request.user, effective=form.cleaned_data["effective"],
+                    note=form.cleaned_data.get("note", ""),
+                )  # fmt: skip
+            return queryset.count()
+
+        self._run(request, queryset, step)
+
+
+@admin.register(AgreementText)
+class AgreementTextAdmin(admin.ModelAdmin):
+    list_display = ("title", "term", "version", "signature_count", "created_at")
+    list_filter = ("term",)
+    readonly_fields = ("version",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(signature_total=Count("signatures"))
+
+    @admin.display(description=_("signatures"))
+    def signature_count(self, text):
+        return text.signature_total
+
+    def save_model(self, request, obj, form, change):
+        current = AgreementText.objects.get(pk=obj.pk) if change else None
+        saved = workflow.agreement_text_save(term=obj.term, title=obj.title, body=obj.body, current=current)
+        if current is not None and saved.pk != current.pk:
+            self.message_user(
+                request,
+                _(
+                    "The text had been signed, so your edit is saved as version %(version)s; "
+                    "signatures keep the version signed."
+                )
+                % {"version": saved.version},
+                messages.WARNING,
+            )
+            current.refresh_from_db()
+        obj.pk, obj.version = saved.pk, saved.version
+        obj._state.adding = False
+
+
+@admin.register(AgreementSignature)
+class AgreementSignatureAdmin(admin.ModelAdmin):
+    list_display = ("student", "term", "text", "signed_name", "signed_at", "paper", "verified")
+    list_filter = ("term",)
+    list_select_related = ("student", "term", "text")
+    search_fields = ("student__name", "student__student_no", "signed_name")
+    autocomplete_fields = ("student", "guardian")
+    fields = ("text", "student", "guardian", "signed_name", "paper_scan")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A signature never changes once recorded.
+        return self.fields if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("on paper"), boolean=True)
+    def paper(self, signature):
+        return bool(signature.paper_scan)
+
+    @admin.display(description=_("hash verifies"), boolean=True)
+    def verified(self, signature):
+        return signature.verifies()
+
+    def save_model(self, request, obj, form, change):
+        """Record a paper agreement: the scan is required."""
+        if change:
+            return
+        if not obj.paper_scan:
+            raise PermissionDenied
+        obj.term = obj.text.term
+        obj.text_sha256 = obj.text.sha256()
+        obj.recorded_by = request.user
+        obj.full_clean()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ParentNotice)
+class ParentNoticeAdmin(admin.ModelAdmin):
+    list_display = ("title", "term", "published", "read_count", "updated_at")
+    list_filter = ("published",)
+    actions = ["refill"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(read_total=Count("reads"))
+
+    @admin.display(description=_("read by guardians"))
+    def read_count(self, notice):
+        return notice.read_total
+
+    @admin.action(description=_("Refill the text from the template and the term's data"), permissions=["change"])
+    def refill(self, request, queryset):
+        for notice in queryset:
+            workflow.notice_fill(term=notice.term)
+        self.message_user(request, _("The text was refilled; check it before publishing."))
+
+
+@admin.register(SurveyResponse)
+class SurveyResponseAdmin(admin.ModelAdmin):
+    list_display = ("student", "term", "needs_service", *ServiceSlots.SLOT_FIELDS, "answered_at")
+    list_filter = ("term", "needs_service", "student__homeroom__grade")
+    list_select_related = ("student", "term")
+    search_fields = ("student__name",)
+    change_list_template = "admin/enrollment/surveyresponse/change_list.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "totals/<int:term_id>/", self.admin_site.admin_view(self.totals_view), name="enrollment_survey_totals"
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]})
+
+    def totals_view(self, request, term_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        term = get_object_or_404(Term, pk=term_id)
+        table = survey_totals(term)
+        if request.GET.get("format") == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f"attachment; filename=survey-{term.pk}.csv"
+            response.write("\\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+            writer = csv.writer(response)
+            writer.writerow([str(_("grade")), *table.columns])
+            for grade, counts in table.rows:
+                writer.writerow([grade, *counts])
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Needs survey totals, %(term)s") % {"term": term},
+            "term": term,
+            "table": table,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/enrollment/survey_totals.html", context)
+
+
+@admin.register(LeaveRequest)
+class LeaveRequestAdmin(admin.ModelAdmin):
+    list_display = ("student", "start", "end", "reason", "status", "decided_by")
+    list_filter = ("status",)
+    list_select_related = ("student", "decided_by")
+    search_fields = ("student__name",)
+    autocomplete_fields = ("student", "guardian")
+    date_hierarchy = "start"
+
+
+@admin.register(InvitationCode)
+class InvitationCodeAdmin(admin.ModelAdmin):
+    list_display = ("guardian", "issued_at", "expires_at", "used_at", "issued_by")
+    list_select_related = ("guardian", "issued_by")
+    search_fields = ("guardian__name", "guardian__mobile")
+    fields = ("guardian", "issued_at", "expires_at", "used_at", "issued_by")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # issued from the guardian list, where the codes are shown once
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("subject", "guardian", "recipient", "kind", "created_at", "read_at")
+    list_filter = ("kind",)
+    list_select_related = ("guardian", "recipient")
+    search_fields = ("subject", "guardian__name")
+    readonly_fields = ("recipient", "guardian", "kind", "subject", "body", "created_at", "sent_at", "read_at")

@@ -6,6 +6,15 @@ app_name = "enrollment"
 urlpatterns = [
     path("portal/", views.portal, name="portal"),
     path("portal/children/<int:pk>/", views.portal_child, name="portal_child"),
+    path("portal/children/<int:pk>/survey/", views.survey, name="survey"),
+    path("portal/children/<int:pk>/apply/", views.apply, name="apply"),
+    path("portal/children/<int:pk>/agreement/", views.agreement, name="agreement"),
+    path("portal/children/<int:pk>/leave/", views.leave, name="leave"),
+    path("portal/applications/<int:pk>/", views.application_detail, name="application"),
+    path("portal/applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
+    path("portal/notices/<int:pk>/", views.notice, name="notice"),
+    path("activate/", views.activate, name="activate"),
     path("teacher/class/", views.class_list, name="class_list"),
     path("teacher/class/<int:pk>/", views.class_detail, name="class_detail"),
+    path("teacher/reviews/", views.reviews, name="reviews"),
 ]

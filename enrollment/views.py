@@ -1,20 +1,244 @@
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from . import selectors
+from . import selectors, workflow
+from .forms import (
+    ActivationForm,
+    ApplicationForm,
+    AuthorisedPersonFormSet,
+    LeaveForm,
+    ReviewForm,
+    SignForm,
+    SurveyForm,
+    WithdrawForm,
+)
+from .models import Application, ApplicationEvent, NoticeRead, Notification, ParentNotice
 from .permissions import role_required
 from .roles import Role
 
 
+def _guardian(request):
+    guardian = getattr(request.user, "guardian", None)
+    if guardian is None:
+        raise PermissionDenied
+    return guardian
+
+
+def _child(request, pk):
+    """One of the logged-in guardian's children; any other child is a 404."""
+    return get_object_or_404(selectors.student_list_for_guardian(user=request.user), pk=pk)
+
+
+def _term(child):
+    term = selectors.term_for_portal(school_ids=[child.school_id])
+    if term is None:
+        raise ValidationError(_("The school has not opened a term yet."))
+    return term
+
+
+def _form_errors(form, exc: ValidationError):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+# -- guardian portal -------------------------------------------------------------------------------
+
+
 @role_required(Role.GUARDIAN)
 def portal(request):
-    children = selectors.student_list_for_guardian(user=request.user)
-    return render(request, "enrollment/portal.html", {"children": children})
+    guardian = _guardian(request)
+    school_ids = set(selectors.student_list_for_guardian(user=request.user).values_list("school_id", flat=True))
+    term = selectors.term_for_portal(school_ids=school_ids) if school_ids else None
+    children = selectors.portal_children(user=request.user, term=term)
+    notice = ParentNotice.objects.filter(term=term, published=True).first() if term else None
+    context = {
+        "term": term,
+        "children": children,
+        "notice": notice,
+        "notice_read": notice is not None and NoticeRead.objects.filter(notice=notice, guardian=guardian).exists(),
+        "notifications": Notification.objects.filter(guardian=guardian).order_by("-created_at")[:5],
+        "today": timezone.localdate(),
+    }
+    return render(request, "enrollment/portal.html", context)
 
 
 @role_required(Role.GUARDIAN)
 def portal_child(request, pk):
-    child = get_object_or_404(selectors.student_list_for_guardian(user=request.user), pk=pk)
+    child = _child(request, pk)
     return render(request, "enrollment/portal_child.html", {"child": child})
+
+
+@role_required(Role.GUARDIAN)
+def notice(request, pk):
+    guardian = _guardian(request)
+    school_ids = set(selectors.student_list_for_guardian(user=request.user).values_list("school_id", flat=True))
+    notice = get_object_or_404(ParentNotice, pk=pk, published=True, term__school_id__in=school_ids)
+    workflow.notice_mark_read(notice=notice, guardian=guardian)
+    return render(request, "enrollment/notice.html", {"notice": notice})
+
+
+@role_required(Role.GUARDIAN)
+def survey(request, pk):
+    guardian, child = _guardian(request), _child(request, pk)
+    term = _term(child)
+    existing = child.survey_responses.filter(term=term).prefetch_related("activities").first()
+    initial = {}
+    if existing:
+        initial = {f: getattr(existing, f) for f in ("needs_service", *existing.SLOT_FIELDS)}
+        initial["activities"] = list(existing.activities.all())
+    form = SurveyForm(request.POST or None, initial=initial, school=child.school)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            workflow.survey_answer(
+                term=term, student=child, guardian=guardian, needs_service=data["needs_service"],
+                slots={f: data[f] for f in ("slot_midday", "slot_after_school", "slot_evening", "slot_saturday")},
+                activities=data["activities"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you: your answer for %(child)s is saved.") % {"child": child.name})
+            return redirect("enrollment:portal")
+    return render(request, "enrollment/survey.html", {"form": form, "child": child, "term": term})
+
+
+@role_required(Role.GUARDIAN)
+def apply(request, pk):
+    guardian, child = _guardian(request), _child(request, pk)
+    term = _term(child)
+    application = (
+        Application.objects.filter(term=term, student=child).prefetch_related("choices", "authorised_persons").first()
+    )
+    if application is not None and not application.editable_by_guardian:
+        return redirect("enrollment:application", application.pk)
+    persons_initial = [
+        {"name": p.name, "relation": p.relation, "mobile": p.mobile, "id_last4": p.id_last4}
+        for p in (application.authorised_persons.all() if application else [])
+    ]
+    form = ApplicationForm(request.POST or None, request.FILES or None, instance=application, school=child.school)
+    persons = AuthorisedPersonFormSet(request.POST or None, initial=persons_initial, prefix="persons")
+    if request.method == "POST" and form.is_valid() and persons.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields if name != "priority_evidence"}
+        if form.cleaned_data.get("priority_evidence"):
+            fields["priority_evidence"] = form.cleaned_data["priority_evidence"]
+        people = [p for p in persons.cleaned_data if p and not p.get("DELETE")]
+        try:
+            saved = workflow.application_save(
+                term=term, student=child, guardian=guardian, fields=fields, choices=form.cleaned_data["choices"],
+                persons=people, actor=request.user,
+            )  # fmt: skip
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The application for %(child)s is submitted.") % {"child": child.name})
+            return redirect("enrollment:application", saved.pk)
+    context = {"form": form, "persons": persons, "child": child, "term": term, "application": application}
+    return render(request, "enrollment/apply.html", context)
+
+
+@role_required(Role.GUARDIAN)
+def application_detail(request, pk):
+    application = get_object_or_404(
+        selectors.application_for_guardian(user=request.user, pk=pk).prefetch_related(
+            "choices__activity",
+            "authorised_persons",
+            Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
+        )
+    )
+    context = {
+        "application": application,
+        "signed": workflow.has_signed_agreement(application),
+        "withdraw_form": WithdrawForm(initial={"effective": timezone.localdate()}),
+    }
+    return render(request, "enrollment/application.html", context)
+
+
+@role_required(Role.GUARDIAN)
+@require_POST
+def application_withdraw(request, pk):
+    application = get_object_or_404(selectors.application_for_guardian(user=request.user, pk=pk))
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            workflow.application_withdraw(
+                application=application, actor=request.user, effective=form.cleaned_data["effective"],
+                note=form.cleaned_data["note"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The application is withdrawn."))
+    else:
+        messages.error(request, _("Give the date from which your child leaves the service."))
+    return redirect("enrollment:application", application.pk)
+
+
+@role_required(Role.GUARDIAN)
+def agreement(request, pk):
+    guardian, child = _guardian(request), _child(request, pk)
+    term = _term(child)
+    signature = child.agreement_signatures.filter(term=term).select_related("text").first()
+    text = signature.text if signature else workflow.agreement_current(term)
+    form = SignForm(request.POST or None, initial={"shown_sha256": text.sha256() if text else ""})
+    if request.method == "POST" and text is not None and signature is None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            workflow.agreement_sign(
+                text=text, student=child, guardian=guardian, typed_name=data["typed_name"], consent=data["consent"],
+                shown_sha256=data["shown_sha256"], ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )  # fmt: skip
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you: the agreement for %(child)s is signed.") % {"child": child.name})
+            return redirect("enrollment:portal")
+    context = {"form": form, "child": child, "term": term, "text": text, "signature": signature}
+    return render(request, "enrollment/agreement.html", context)
+
+
+@role_required(Role.GUARDIAN)
+def leave(request, pk):
+    guardian, child = _guardian(request), _child(request, pk)
+    form = LeaveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            workflow.leave_request_create(student=child, guardian=guardian, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The leave request is sent to the homeroom teacher."))
+            return redirect("enrollment:leave", child.pk)
+    requests = child.leave_requests.order_by("-start")[:20]
+    return render(request, "enrollment/leave.html", {"form": form, "child": child, "requests": requests})
+
+
+def activate(request):
+    """Set a password with the invitation code the school handed out (also a reset)."""
+    form = ActivationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            workflow.invitation_redeem(mobile=data["mobile"], code=data["code"], password=data["password1"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Your password is set. Log in with your mobile number."))
+            return redirect("login")
+    return render(request, "registration/activate.html", {"form": form})
+
+
+# -- homeroom teacher --------------------------------------------------------------------------------
 
 
 @role_required(Role.HOMEROOM_TEACHER)
@@ -29,4 +253,44 @@ def class_list(request):
 def class_detail(request, pk):
     homeroom = get_object_or_404(selectors.homeroom_list_for_teacher(user=request.user), pk=pk)
     students = selectors.student_list_for_homeroom(homeroom=homeroom)
-    return render(request, "enrollment/class_detail.html", {"homeroom": homeroom, "students": students})
+    pending = selectors.applications_pending_for_teacher(user=request.user).count()
+    pending += selectors.leave_pending_for_teacher(user=request.user).count()
+    context = {"homeroom": homeroom, "students": students, "pending": pending}
+    return render(request, "enrollment/class_detail.html", context)
+
+
+@role_required(Role.HOMEROOM_TEACHER)
+def reviews(request):
+    """Pending applications and leave requests of the teacher's own classes, decided in bulk."""
+    applications = list(selectors.applications_pending_for_teacher(user=request.user))
+    leave_requests = list(selectors.leave_pending_for_teacher(user=request.user))
+    form = ReviewForm(
+        request.POST or None,
+        application_ids=[a.pk for a in applications],
+        leave_ids=[r.pk for r in leave_requests],
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        approve = data["decision"] == "approve"
+        chosen_apps = [a for a in applications if str(a.pk) in data["applications"]]
+        chosen_leave = [r for r in leave_requests if str(r.pk) in data["leave"]]
+        if not chosen_apps and not chosen_leave:
+            form.add_error(None, _("Tick at least one application or leave request."))
+        else:
+            try:
+                done = workflow.applications_review(
+                    applications=chosen_apps, actor=request.user, approve=approve, note=data["note"]
+                )
+                done += workflow.leave_review(
+                    requests=chosen_leave, teacher=request.user, approve=approve, note=data["note"]
+                )
+            except ValidationError as exc:
+                form.add_error("note", exc)
+            else:
+                messages.success(
+                    request,
+                    ngettext("%(count)d request decided.", "%(count)d requests decided.", done) % {"count": done},
+                )
+                return redirect("enrollment:reviews")
+    context = {"form": form, "applications": applications, "leave_requests": leave_requests}
+    return render(request, "enrollment/reviews.html", context)

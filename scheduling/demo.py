@@ -101,12 +101,17 @@ def seed_scheduling(*, school, term: Term, rng: random.Random) -> dict:
             school=school, name=name, defaults={"category": category, "capacity": 45}
         )
 
+    candidates = []
     if not ServiceGroup.objects.filter(term=term).exists():
-        _place(term, rng)
+        candidates = _place(term, rng)
         _timetable(term, rooms, activities)
     report = services.sessions_generate(term=term)
     _duty_roster(term, school)
-    return {"groups": ServiceGroup.objects.filter(term=term).count(), "sessions": report}
+    return {"groups": ServiceGroup.objects.filter(term=term).count(), "sessions": report, "candidates": candidates}
+
+
+# The first pupil of 一年级(1)班 has not applied yet, so the demo guardian can try applying.
+NOT_YET_APPLIED = ("20260101",)
 
 
 def _place(term, rng):
@@ -115,7 +120,7 @@ def _place(term, rng):
     candidates = []
     students = Student.objects.filter(school=term.school, active=True).select_related("homeroom__grade")
     for student in students.order_by("student_no"):
-        if rng.random() < 0.6:
+        if rng.random() < 0.6 and student.student_no not in NOT_YET_APPLIED:
             priority = rng.choices(list(placement.Priority), weights=[1, 3, 4, 2, 10, 80])[0]
             candidates.append(
                 placement.Candidate(
@@ -133,6 +138,7 @@ def _place(term, rng):
         group.teacher = teacher
         group.save(update_fields=["teacher"])
     services.groups_confirm(groups=ServiceGroup.objects.filter(term=term))
+    return candidates
 
 
 def _timetable(term, rooms, activities):

@@ -150,6 +150,13 @@ class ServiceSettings(models.Model):
     days_per_week = models.PositiveSmallIntegerField(_("service days a week"), default=5)
     max_group_size = models.PositiveSmallIntegerField(_("largest service group"), default=45)
     max_temporary_group_size = models.PositiveSmallIntegerField(_("largest temporary group"), default=40)
+    home_alone_from_grade = models.PositiveSmallIntegerField(
+        _("going home alone allowed from grade"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(9)],
+        help_text=_("Empty: no child goes home alone. Guardians must also consent in the application."),
+    )
     min_grade_size = models.PositiveSmallIntegerField(
         _("smallest grade with its own groups"),
         default=20,
@@ -314,6 +321,9 @@ class GroupMembership(models.Model):
     group = models.ForeignKey(ServiceGroup, models.CASCADE, related_name="memberships", verbose_name=_("group"))
     student = models.ForeignKey(Student, models.PROTECT, related_name="group_memberships", verbose_name=_("student"))
     rank = models.PositiveIntegerField(_("placement rank"), null=True, blank=True)
+    left_on = models.DateField(
+        _("left on"), null=True, blank=True, help_text=_("First day without service after a withdrawal.")
+    )
 
     class Meta:
         verbose_name = _("group member")

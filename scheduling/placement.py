@@ -10,21 +10,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import models
-from django.utils.translation import gettext_lazy as _
+from enrollment.models import Priority, Stage
 
-from enrollment.models import Stage
-
-
-class Priority(models.IntegerChoices):
-    """Priority categories, most urgent first (the value is the sort key)."""
-
-    DISABILITY = 1, _("disability (残疾)")
-    LEFT_BEHIND = 2, _("left-behind child (留守)")
-    MIGRANT = 3, _("migrant worker's child (随迁子女)")
-    HARDSHIP = 4, _("family in hardship (家庭经济困难)")
-    LOWER_GRADE = 5, _("lower grade (低年级)")
-    NONE = 9, _("no priority")
+__all__ = ["Candidate", "Priority", "Proposal", "ProposedGroup", "propose"]
 
 
 @dataclass(frozen=True)

@@ -77,5 +77,9 @@ def _roles(transactional_db):
 
     from enrollment.roles import grant_role_permissions
 
-    for module in ("enrollment.migrations.0002_roles", "scheduling.migrations.0002_role_permissions"):
+    for module in (
+        "enrollment.migrations.0002_roles",
+        "scheduling.migrations.0002_role_permissions",
+        "enrollment.migrations.0005_participation_permissions",
+    ):
         grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)

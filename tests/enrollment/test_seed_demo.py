@@ -5,7 +5,19 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from enrollment.models import Grade, Guardian, Homeroom, StaffProfile, Student, StudentGuardian, Term, User
+from enrollment.models import (
+    AgreementSignature,
+    Application,
+    ApplicationEvent,
+    Grade,
+    Guardian,
+    Homeroom,
+    StaffProfile,
+    Student,
+    StudentGuardian,
+    Term,
+    User,
+)
 from enrollment.roles import Role
 
 
@@ -20,7 +32,10 @@ def _snapshot():
             (User, ("username", "password", "is_staff")),
             (StaffProfile, ("user_id", "mobile")),
             (User.groups.through, ("user_id", "group_id")),
-            (Term, ("name", "start", "end")),
+            (Term, ("name", "start", "end", "survey_open")),
+            (Application, ("student_id", "status", "priority")),
+            (AgreementSignature, ("student_id", "text_id", "text_sha256")),
+            (ApplicationEvent, ("application_id", "status", "actor_id")),
         ]
     }
 
@@ -41,6 +56,17 @@ def test_seed_demo_builds_a_school_of_about_1000_and_a_second_run_changes_nothin
     assert (str(term.start), str(term.end)) == ("2026-09-01", "2027-01-22")
     for role in Role:
         assert User.objects.filter(groups__name=role).exists(), role
+    # Every placed child applied and has a signed agreement (participation is voluntary).
+    placed = Application.objects.filter(status=Application.Status.PLACED)
+    assert placed.count() == Student.objects.filter(group_memberships__isnull=False).distinct().count()
+    assert not placed.exclude(student__agreement_signatures__isnull=False).exists()
+    assert all(signature.verifies() for signature in AgreementSignature.objects.select_related("text")[:20])
+    assert (
+        Application.objects.filter(
+            status=Application.Status.SUBMITTED, student__homeroom__teacher__username="bzr01"
+        ).count()
+        == 6
+    )
     text = out.getvalue()
     assert "demo2026" in text and "admin" in text
 

@@ -115,21 +115,6 @@ def test_english_is_available(client, guardian):
     assert "My children" in html and "我的孩子" not in html
 
 
-def test_portal_queries_do_not_grow_with_children(client, guardian, student_a, django_assert_max_num_queries):
-    from tests.enrollment.factories import StudentFactory, StudentGuardianFactory
-
-    client.force_login(guardian)
-    with django_assert_max_num_queries(8) as one:
-        client.get(reverse("enrollment:portal"))
-    family = guardian.guardian
-    for _ in range(4):
-        StudentGuardianFactory(student=StudentFactory(homeroom=student_a.homeroom), guardian=family)
-    with django_assert_max_num_queries(8) as five:
-        html = client.get(reverse("enrollment:portal")).content.decode()
-    assert len(five) == len(one)
-    assert html.count("portal/children/") == 5
-
-
 def test_class_page_queries_do_not_grow_with_students(
     client, homeroom_teacher, homeroom_a, django_assert_max_num_queries
 ):

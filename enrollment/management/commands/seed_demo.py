@@ -14,9 +14,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from enrollment.demo import seed_participation
 from enrollment.models import Grade, Guardian, Homeroom, School, StaffProfile, Student, StudentGuardian, Term, User
 from enrollment.roles import Role
-from scheduling.demo import seed_scheduling
+from scheduling.demo import NOT_YET_APPLIED, seed_scheduling
 from scheduling.models import Session
 
 DEMO_PASSWORD = "demo2026"
@@ -72,7 +73,8 @@ class Command(BaseCommand):
                 "start": date(2026, 9, 1),
                 "end": date(2027, 1, 22),
                 "application_opens": date(2026, 8, 24),
-                "application_closes": date(2026, 9, 6),
+                # Late applications are taken until the end of the year (children join mid-term).
+                "application_closes": date(2026, 12, 31),
             },
         )
         grades = {}
@@ -207,6 +209,12 @@ class Command(BaseCommand):
         )
 
         scheduling = seed_scheduling(school=school, term=term, rng=random.Random(20260902))
+        seed_participation(
+            term=term,
+            candidates=scheduling["candidates"],
+            pending_homeroom=rooms[(1, 1)],
+            skip_student_nos=NOT_YET_APPLIED,
+        )
         self.stdout.write(
             f"Scheduling: {scheduling['groups']} service groups; sessions created {scheduling['sessions'].created}, "
             f"already there {Session.objects.filter(group__term=term).count() - scheduling['sessions'].created}."
@@ -235,6 +243,19 @@ class Command(BaseCommand):
             batch_size=1000,
         )
 
+    def _placed_guardian(self, school):
+        from enrollment.models import Application
+
+        placed = (
+            Application.objects.filter(term__school=school, status=Application.Status.PLACED, guardian__isnull=False)
+            .select_related("student", "guardian")
+            .order_by("student__student_no")
+            .first()
+        )
+        if placed is None:
+            return []
+        return [(f"家长 guardian of {placed.student.name} (mobile; placed)", placed.guardian.mobile)]
+
     def _print_logins(self, school, plan):
         first_student, first_guardians = plan[0]
         guardian = next(g for g in first_guardians if g[3])
@@ -254,6 +275,7 @@ class Command(BaseCommand):
             ("门卫 gate guard", "menwei"),
             ("班主任 homeroom teacher (一年级1班, also 服务教师)", "bzr01"),
             ("服务教师 service teacher", "fw01"),
-            (f"家长 guardian of {first_student['name']} (mobile)", guardian[1]),
+            (f"家长 guardian of {first_student['name']} (mobile; not applied yet)", guardian[1]),
+            *self._placed_guardian(school),
         ]:
             out.write(f"  {role:<50} {login}")

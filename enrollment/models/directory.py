@@ -15,6 +15,11 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+__all__ = [
+    "Stage", "User", "School", "Term", "Grade", "Homeroom", "Student", "Guardian", "StudentGuardian",
+    "StaffProfile", "Notification",
+]  # fmt: skip
+
 # Mainland mobile numbers: 11 digits starting 13–19.
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 mobile_validator = RegexValidator(MOBILE_RE, _("Enter an 11-digit mainland mobile number, e.g. 13812345678."))
@@ -83,6 +88,11 @@ class Term(models.Model):
     end = models.DateField(_("last day"))
     application_opens = models.DateField(_("applications open"))
     application_closes = models.DateField(_("applications close"))
+    survey_open = models.BooleanField(
+        _("needs survey open"),
+        default=False,
+        help_text=_("Guardians can answer the needs survey (调查摸底) while this is on."),
+    )
 
     class Meta:
         verbose_name = _("term")
