@@ -622,7 +622,7 @@ class SurveyResponseAdmin(admin.ModelAdmin):
         if request.GET.get("format") == "csv":
             response = HttpResponse(content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f"attachment; filename=survey-{term.pk}.csv"
-            response.write("\\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
+            response.write("\ufeff")  # Excel opens UTF-8 CSV correctly only with a BOM
             writer = csv.writer(response)
             writer.writerow([str(_("grade")), *table.columns])
             for grade, counts in table.rows:

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -198,7 +198,7 @@ class ServiceGroupAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(member_total=Count("memberships", distinct=True))
+            .annotate(member_total=Count("memberships", filter=Q(memberships__left_on__isnull=True), distinct=True))
             .prefetch_related(Prefetch("slots", queryset=TimetableSlot.objects.order_by("weekday", "start")))
         )
 

@@ -94,7 +94,7 @@ def timetable_conflicts(slot: TimetableSlot) -> list[str]:
                 _("Student %(student)s would be in two groups at once: %(this)s and %(that)s.")
                 % {"student": membership.student.name, "this": this, "that": _slot_label(clash)}
             )
-    size = slot.group.memberships.count() if slot.group_id else 0
+    size = slot.group.memberships.filter(left_on__isnull=True).count() if slot.group_id else 0
     if size > slot.room.capacity:
         problems.append(
             _("Group %(group)s has %(size)s students but room %(room)s holds %(capacity)s.")
@@ -159,7 +159,7 @@ def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[
     group = ServiceGroup.objects.select_for_update().select_related("term__school").get(pk=group.pk)
     rules = settings_for(group.term.school)
     limit = group_capacity(group, rules)
-    present = set(group.memberships.values_list("student_id", flat=True))
+    present = set(group.memberships.filter(left_on__isnull=True).values_list("student_id", flat=True))
     new = [s for s in students if s.pk not in present]
     if len(present) + len(new) > limit:
         raise ValidationError(
@@ -185,7 +185,14 @@ def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[
                     for name, other in clashes
                 ]
             )
-    return GroupMembership.objects.bulk_create(GroupMembership(group=group, student=s) for s in new)
+    # A child who left and comes back gets the old membership back (one row per child and group).
+    returning = set(
+        group.memberships.filter(left_on__isnull=False, student__in=new).values_list("student_id", flat=True)
+    )
+    GroupMembership.objects.filter(group=group, student_id__in=returning).update(left_on=None)
+    return GroupMembership.objects.bulk_create(
+        GroupMembership(group=group, student=s) for s in new if s.pk not in returning
+    )
 
 
 @transaction.atomic
@@ -231,7 +238,8 @@ def placement_apply(
 def groups_confirm(*, groups) -> int:
     """Confirm proposed groups after checking their sizes again."""
     count = 0
-    for group in groups.select_related("term__school").annotate(size=Count("memberships")):
+    current = Count("memberships", filter=Q(memberships__left_on__isnull=True))
+    for group in groups.select_related("term__school").annotate(size=current):
         limit = group_capacity(group, settings_for(group.term.school))
         if group.size > limit:
             raise ValidationError(
