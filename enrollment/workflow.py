@@ -91,7 +91,7 @@ def invitation_redeem(*, mobile: str, code: str, password: str, now=None) -> Use
         _("The mobile number and the code do not match a valid invitation. Ask the school for a new code.")
     )
     invitation = (
-        InvitationCode.objects.select_for_update()
+        InvitationCode.objects.select_for_update(of=("self",))
         .select_related("guardian__user")
         .filter(
             code_hash=InvitationCode.hash(code),
@@ -262,7 +262,9 @@ STATUS_MESSAGES = {
 def application_transition(*, application: Application, to: str, actor, note: str = "") -> Application:
     """Move ``application`` to status ``to``: checked, recorded and told to the guardian."""
     application = (
-        Application.objects.select_for_update().select_related("student__homeroom", "term").get(pk=application.pk)
+        Application.objects.select_for_update(of=("self",))
+        .select_related("student__homeroom", "term")
+        .get(pk=application.pk)
     )
     if to not in TRANSITIONS[application.status]:
         raise ValidationError(

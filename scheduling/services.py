@@ -156,7 +156,7 @@ def group_capacity(group: ServiceGroup, rules: ServiceSettings) -> int:
 @transaction.atomic
 def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[GroupMembership]:
     """Add students to a group, refusing to exceed its size limit or double-book a student."""
-    group = ServiceGroup.objects.select_for_update().select_related("term__school").get(pk=group.pk)
+    group = ServiceGroup.objects.select_for_update(of=("self",)).select_related("term__school").get(pk=group.pk)
     rules = settings_for(group.term.school)
     limit = group_capacity(group, rules)
     present = set(group.memberships.filter(left_on__isnull=True).values_list("student_id", flat=True))
