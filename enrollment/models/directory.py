@@ -66,6 +66,10 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def __str__(self):
+        # Lists name people, not log-ins: "周校长", not "admin".
+        return self.get_full_name() or self.get_username()
+
 
 class School(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
