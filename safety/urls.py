@@ -5,6 +5,8 @@ from . import views
 app_name = "safety"
 urlpatterns = [
     path("teacher/today/", views.teacher_today, name="teacher_today"),
+    path("teacher/sessions/<int:pk>/roll-call/", views.roll_call, name="roll_call"),
+    path("teacher/follow-ups/", views.follow_ups, name="follow_ups"),
     path("duty/", views.duty_board, name="duty_board"),
     path("gate/", views.gate, name="gate"),
 ]

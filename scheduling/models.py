@@ -157,6 +157,16 @@ class ServiceSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(9)],
         help_text=_("Empty: no child goes home alone. Guardians must also consent in the application."),
     )
+    roll_call_due_minutes = models.PositiveSmallIntegerField(
+        _("roll call due after (minutes)"),
+        default=10,
+        help_text=_("A group without roll call this long after the start shows red on the duty board."),
+    )
+    pickup_grace_minutes = models.PositiveSmallIntegerField(
+        _("pickup grace period (minutes)"),
+        default=30,
+        help_text=_("After the end time plus this, students not yet released are awaiting pickup."),
+    )
     min_grade_size = models.PositiveSmallIntegerField(
         _("smallest grade with its own groups"),
         default=20,

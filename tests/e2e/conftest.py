@@ -81,5 +81,6 @@ def _roles(transactional_db):
         "enrollment.migrations.0002_roles",
         "scheduling.migrations.0002_role_permissions",
         "enrollment.migrations.0005_participation_permissions",
+        "safety.migrations.0002_role_permissions",
     ):
         grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)

@@ -1,0 +1,70 @@
+"""Reads for the teacher's day and the duty board, scoped to the user."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from scheduling.models import Session
+
+from .models import AbsenceFollowUp, Attendance
+
+
+def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
+    """The sessions ``user`` serves on ``day`` (as the session's teacher or the group's)."""
+    return (
+        Session.objects.filter(Q(teacher=user) | Q(group__teacher=user), date=day)
+        .select_related("group", "activity", "room", "roll_call")
+        .order_by("start", "group__name")
+        .distinct()
+    )
+
+
+def session_for_teacher(*, user, pk) -> QuerySet[Session]:
+    return Session.objects.filter(Q(teacher=user) | Q(group__teacher=user), pk=pk).select_related(
+        "group__term__school", "activity", "room"
+    )
+
+
+def follow_ups_for_teacher(*, user) -> QuerySet[AbsenceFollowUp]:
+    return (
+        AbsenceFollowUp.objects.filter(entry__student__homeroom__teacher=user, closed_at__isnull=True)
+        .select_related("entry__student__homeroom__grade", "entry__roll_call__session__group")
+        .order_by("opened_at")
+    )
+
+
+@dataclass
+class BoardRow:
+    session: Session
+    due: bool  # roll call missing past the due time
+    counts: dict
+
+
+def duty_board(*, school_id, day, now=None, due_minutes: int = 10) -> list[BoardRow]:
+    """Today's sessions with roll-call state and counts; three queries whatever the size."""
+    now = now or timezone.now()
+    sessions = list(
+        Session.objects.filter(date=day, group__term__school_id=school_id)
+        .select_related("group", "activity", "room", "teacher", "roll_call")
+        .annotate(
+            **{
+                status: Count("roll_call__entries", filter=Q(roll_call__entries__status=status))
+                for status in Attendance.values
+            },
+            open_follow_ups=Count(
+                "roll_call__entries__follow_up", filter=Q(roll_call__entries__follow_up__closed_at__isnull=True)
+            ),
+        )
+        .order_by("start", "group__name")
+    )
+    rows = []
+    for session in sessions:
+        taken = hasattr(session, "roll_call")
+        start = timezone.make_aware(datetime.combine(session.date, session.start))
+        due = not taken and now >= start + timedelta(minutes=due_minutes)
+        counts = {status: getattr(session, status) for status in Attendance.values}
+        counts["open_follow_ups"] = session.open_follow_ups
+        rows.append(BoardRow(session=session, due=due, counts=counts))
+    return rows
