@@ -19,9 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("enrollment.urls")),
     path("", include("safety.urls")),
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", views.protected_media, name="protected_media"),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -397,8 +397,30 @@ class EventInline(admin.TabularInline):
         return False
 
 
+class ApplicationAdminForm(forms.ModelForm):
+    class Meta:
+        model = Application
+        fields = "__all__"  # noqa: DJ007 - the admin lists the fields it shows
+
+    def clean(self):
+        cleaned = super().clean()
+        editing = self.instance.pk is not None
+        if self.errors or not editing and not (cleaned.get("term") and cleaned.get("student")):
+            return cleaned
+        draft = Application(**{f: cleaned[f] for f in cleaned if f in {fld.name for fld in Application._meta.fields}})
+        if editing:
+            draft.term, draft.student = self.instance.term, self.instance.student
+            choices = [c.activity for c in self.instance.choices.select_related("activity")]
+            persons = list(self.instance.authorised_persons.all())
+        else:
+            choices, persons = [], []
+        workflow.application_check(draft, choices, persons)  # the same rules as the portal
+        return cleaned
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationAdminForm
     list_display = ("student", "homeroom", "term", "status", "priority", "choice_list", "agreement", "submitted_at")
     list_filter = ("term", "status", "priority", "student__homeroom__grade")
     list_select_related = ("student__homeroom__grade", "term")
@@ -427,10 +449,21 @@ class ApplicationAdmin(admin.ModelAdmin):
     def agreement(self, application):
         return application.has_signature
 
+    def get_readonly_fields(self, request, obj=None):
+        fixed = ("term", "student", "guardian") if obj is not None else ()
+        return (*fixed, *self.readonly_fields)
+
     def save_model(self, request, obj, form, change):
         """A paper application entered by the school goes through the same service."""
         if change:
             super().save_model(request, obj, form, change)
+            if form.changed_data:
+                ApplicationEvent.objects.create(
+                    application=obj, status=obj.status, actor=request.user,
+                    note=_("Changed by the school: %(fields)s") % {"fields": "、".join(
+                        str(form.fields[name].label) for name in form.changed_data if name in form.fields
+                    )},
+                )  # fmt: skip
             return
         fields = {f: form.cleaned_data[f] for f in form.cleaned_data if f not in {"term", "student", "guardian"}}
         saved = workflow.application_save(
@@ -491,17 +524,18 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Withdraw from the leaving date given"), permissions=["change"])
     def withdraw(self, request, queryset):
-        form = ReviewActionForm(request.POST)
-        if not form.is_valid() or not form.cleaned_data.get("effective"):
+        try:
+            effective = forms.DateField().clean(request.POST.get("effective"))
+        except ValidationError:
             self.message_user(request, _("Give the leaving date."), messages.ERROR)
             return
+        note = request.POST.get("note", "")
 
         def step():
             for application in queryset:
                 workflow.application_withdraw(
-                    application=application, actor=request.user, effective=form.cleaned_data["effective"],
-                    note=form.cleaned_data.get("note", ""),
-                )  # fmt: skip
+                    application=application, actor=request.user, effective=effective, note=note
+                )
             return queryset.count()
 
         self._run(request, queryset, step)
@@ -538,8 +572,24 @@ class AgreementTextAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
 
+class PaperSignatureForm(forms.ModelForm):
+    class Meta:
+        model = AgreementSignature
+        fields = ["text", "student", "guardian", "signed_name", "paper_scan"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("paper_scan"):
+            self.add_error("paper_scan", _("Attach the scan of the signed paper agreement."))
+        text, student = cleaned.get("text"), cleaned.get("student")
+        if text and student and AgreementSignature.objects.filter(term=text.term, student=student).exists():
+            raise ValidationError(_("The agreement for this child and term is already signed."))
+        return cleaned
+
+
 @admin.register(AgreementSignature)
 class AgreementSignatureAdmin(admin.ModelAdmin):
+    form = PaperSignatureForm
     list_display = ("student", "term", "text", "signed_name", "signed_at", "paper", "verified")
     list_filter = ("term",)
     list_select_related = ("student", "term", "text")
@@ -566,8 +616,6 @@ class AgreementSignatureAdmin(admin.ModelAdmin):
         """Record a paper agreement: the scan is required."""
         if change:
             return
-        if not obj.paper_scan:
-            raise PermissionDenied
         obj.term = obj.text.term
         obj.text_sha256 = obj.text.sha256()
         obj.recorded_by = request.user

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -38,7 +39,7 @@ def _child(request, pk):
 def _term(child):
     term = selectors.term_for_portal(school_ids=[child.school_id])
     if term is None:
-        raise ValidationError(_("The school has not opened a term yet."))
+        raise Http404(_("The school has not opened a term yet."))
     return term
 
 

@@ -104,7 +104,11 @@ def invitation_redeem(*, mobile: str, code: str, password: str, now=None) -> Use
     if invitation is None:
         raise refusal
     guardian = invitation.guardian
-    user = guardian.user or User(username=guardian.mobile, first_name=guardian.name)
+    user = guardian.user
+    if user is None:
+        # Another account (a teacher's, say) may already use the number as its user name.
+        taken = User.objects.filter(username=guardian.mobile).exists()
+        user = User(username=f"{guardian.mobile}-{guardian.pk}" if taken else guardian.mobile, first_name=guardian.name)
     validate_password(password, user)
     user.set_password(password)
     user.is_active = True
@@ -160,7 +164,8 @@ def notice_mark_read(*, notice: ParentNotice, guardian: Guardian) -> NoticeRead:
 # -- applications ------------------------------------------------------------------------------------
 
 
-def _validate_application(application: Application, choices, persons) -> None:
+def application_check(application: Application, choices, persons) -> None:
+    """The rules an application must meet, wherever it is entered (portal or admin)."""
     from scheduling.services import settings_for
 
     errors = {}
@@ -211,7 +216,7 @@ def application_save(
     application.guardian = guardian
     for name, value in fields.items():
         setattr(application, name, value)
-    _validate_application(application, choices, persons)
+    application_check(application, choices, persons)
     application.full_clean(exclude=["guardian"] if guardian is None else None)
     try:
         with transaction.atomic():
@@ -369,6 +374,9 @@ def application_withdraw(*, application: Application, actor, effective: date, no
 
     if effective < application.term.start or effective > application.term.end + timedelta(days=1):
         raise ValidationError(_("The leaving date must lie within the term."))
+    if effective < timezone.localdate() and not (has_role(actor, Role.ADMIN) or actor.is_superuser):
+        # Days already served are settled as served; only the school may record an earlier date.
+        raise ValidationError(_("The leaving date cannot be in the past; ask the school if it should be."))
     text = _("from %(date)s") % {"date": date_format(effective)} + (f"（{note}）" if note else "")
     application = application_transition(application=application, to=S.WITHDRAWN, actor=actor, note=text)
     application.withdrawn_on = effective
@@ -434,6 +442,12 @@ def agreement_sign(
 
 
 def leave_request_create(*, student: Student, guardian: Guardian, start: date, end: date, reason: str) -> LeaveRequest:
+    """Ask for leave; sending the same request again (a double tap) returns the first one."""
+    pending = LeaveRequest.objects.filter(
+        student=student, start=start, end=end, status=LeaveRequest.Status.PENDING
+    ).first()
+    if pending is not None:
+        return pending
     request = LeaveRequest(student=student, guardian=guardian, start=start, end=end, reason=reason)
     request.full_clean()
     request.save()

@@ -92,11 +92,9 @@ class ClosureAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         if not change:
-            try:
-                count = services.closure_announce(closure=form.instance)
-            except UnknownHolidayYear as exc:
-                self.message_user(request, exc.message, messages.WARNING)
-                return
+            count, unknown_years = services.closure_announce(closure=form.instance)
+            for year in unknown_years:
+                self.message_user(request, UnknownHolidayYear(year).message, messages.WARNING)
             self.message_user(
                 request,
                 ngettext("%(count)d guardian was notified.", "%(count)d guardians were notified.", count)
@@ -154,8 +152,45 @@ class ActivityAdmin(admin.ModelAdmin):
     autocomplete_fields = ("teacher",)
 
 
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = GroupMembership
+        fields = ["student", "left_on"]
+
+    def clean(self):
+        cleaned = super().clean()
+        student, group = cleaned.get("student"), self.instance.group if self.instance.group_id else None
+        if student is not None and group is not None and "student" in self.changed_data:
+            # Voluntary participation: only a child whose application was approved and whose
+            # agreement is signed may join a group.
+            problems = services.membership_problems(group=group, student=student)
+            if problems:
+                raise ValidationError(problems)
+        return cleaned
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        current = [
+            f
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE") and not f.cleaned_data.get("left_on")
+        ]
+        limit = services.group_capacity(self.instance, services.settings_for(self.instance.term.school))
+        if len(current) > limit:
+            raise ValidationError(
+                _("Group %(group)s may have at most %(limit)s students.")
+                % {"group": self.instance.name, "limit": limit}
+            )
+
+
 class MembershipInline(admin.TabularInline):
     model = GroupMembership
+    form = MembershipForm
+    formset = MembershipFormSet
     extra = 0
     autocomplete_fields = ("student",)
     readonly_fields = ("rank",)
@@ -166,18 +201,39 @@ class TimetableSlotForm(forms.ModelForm):
         model = TimetableSlot
         fields = ["group", "weekday", "start", "end", "activity", "room", "teacher"]
 
+    def _post_clean(self):
+        # The conflict check needs the submitted values, which Django copies onto the instance
+        # here (in clean() the instance still holds the old ones).
+        super()._post_clean()
+        if not self.errors and self.instance.group_id:
+            for problem in services.timetable_conflicts(self.instance):
+                self.add_error(None, problem)
+
+
+class SlotFormSet(forms.BaseInlineFormSet):
     def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            problems = services.timetable_conflicts(self.instance)
-            if problems:
-                raise ValidationError(problems)
-        return cleaned
+        """Slots submitted together must not clash with each other either."""
+        super().clean()
+        if any(self.errors):
+            return
+        slots = [f.instance for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        for index, first in enumerate(slots):
+            for second in slots[index + 1 :]:
+                if first.weekday == second.weekday and first.start < second.end and second.start < first.end:
+                    raise ValidationError(
+                        _("Two slots of this group overlap on %(day)s: %(first)s and %(second)s.")
+                        % {
+                            "day": first.get_weekday_display(),
+                            "first": f"{first.start:%H:%M}–{first.end:%H:%M}",
+                            "second": f"{second.start:%H:%M}–{second.end:%H:%M}",
+                        }
+                    )
 
 
 class SlotInline(admin.TabularInline):
     model = TimetableSlot
     form = TimetableSlotForm
+    formset = SlotFormSet
     extra = 0
     autocomplete_fields = ("activity", "room", "teacher")
 
@@ -279,15 +335,17 @@ class ServiceGroupAdmin(admin.ModelAdmin):
             raise PermissionDenied
         slots = TimetableSlot.objects.all()
         title = _("Week grid")
-        if "group" in request.GET:
-            subject = get_object_or_404(ServiceGroup, pk=request.GET["group"])
+        chosen = {key: request.GET.get(key, "") for key in ("group", "teacher", "room")}
+        chosen = {key: int(value) for key, value in chosen.items() if value.isdigit()}  # "—" or junk: nothing
+        if "group" in chosen:
+            subject = get_object_or_404(ServiceGroup, pk=chosen["group"])
             slots, title = slots.filter(group=subject), _("Week grid of group %(name)s") % {"name": subject}
-        elif "teacher" in request.GET:
-            subject = get_object_or_404(User, pk=request.GET["teacher"])
+        elif "teacher" in chosen:
+            subject = get_object_or_404(User, pk=chosen["teacher"])
             name = subject.get_full_name() or subject.get_username()
             slots, title = slots.filter(teacher=subject), _("Week grid of teacher %(name)s") % {"name": name}
-        elif "room" in request.GET:
-            subject = get_object_or_404(Room, pk=request.GET["room"])
+        elif "room" in chosen:
+            subject = get_object_or_404(Room, pk=chosen["room"])
             slots, title = slots.filter(room=subject), _("Week grid of room %(name)s") % {"name": subject}
         else:
             slots = slots.none()

@@ -53,19 +53,46 @@ class HolidayCalendar:
                 self._years[year] = (holidays, workdays)
         return self._years[year]
 
+    def _entered(self, day: date) -> bool | None:
+        """What an entered notice says of ``day``: True working, False holiday, None nothing.
+        A notice may reach into the December before its year (the 2019 notice made Saturday
+        2018-12-29 a working day), so a December day also asks next year's notice."""
+        years = (day.year + 1, day.year) if day.month == 12 else (day.year,)
+        for year in years:
+            notice = self._notice(year)
+            if notice is not None:
+                holidays, workdays = notice
+                if day in workdays:
+                    return True
+                if day in holidays:
+                    return False
+        return None
+
     def is_workday(self, day: date) -> bool:
-        notice = self._notice(day.year)
-        if notice is not None:
-            holidays, workdays = notice
-            if day in workdays:
-                return True
-            if day in holidays:
-                return False
+        entered = self._entered(day)
+        if entered is not None:
+            return entered
+        if self._notice(day.year) is not None:
             return day.weekday() < 5
         try:
             return chinese_calendar.is_workday(day)
         except NotImplementedError:
             raise UnknownHolidayYear(day.year) from None
+
+    def is_public_holiday(self, day: date) -> bool:
+        """A day off because of a public holiday (not an ordinary weekend)."""
+        entered = self._entered(day)
+        if entered is not None:
+            return not entered
+        if self._notice(day.year) is not None:
+            return False
+        try:
+            return chinese_calendar.get_holiday_detail(day)[1] is not None and not chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            raise UnknownHolidayYear(day.year) from None
+
+    def days(self, start: date, end: date) -> list[date]:
+        return list(_days(start, end))
 
     def workdays(self, start: date, end: date) -> list[date]:
         return [day for day in _days(start, end) if self.is_workday(day)]

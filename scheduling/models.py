@@ -72,8 +72,12 @@ class HolidayNoticeEntry(models.Model):
     def clean(self):
         if self.notice_id and self.start and self.end:
             year = self.notice.year
-            if self.start.year != year or self.end.year != year:
-                raise ValidationError(_("Every date of the %(year)s notice must lie in %(year)s.") % {"year": year})
+            # A notice may reach back into the previous December (a 调休 working Saturday).
+            if self.start < date(year - 1, 12, 1) or self.end > date(year, 12, 31):
+                raise ValidationError(
+                    _("Every date of the %(year)s notice must lie in %(year)s or in December %(previous)s.")
+                    % {"year": year, "previous": year - 1}
+                )
 
 
 class Closure(models.Model):

@@ -114,7 +114,7 @@ def _classify(day, holidays, closures, notice_names, unknown, followed) -> Calen
         unknown.add(day.year)
         return CalendarDay(day, "unknown", _("holidays unknown"))
     if not workday:
-        if day.weekday() >= 5:
+        if day.weekday() >= 5 and not holidays.is_public_holiday(day):
             return CalendarDay(day, "weekend")
         return CalendarDay(day, "holiday", notice_names.get(day, "") or _("public holiday"))
     for closure in closures:

@@ -7,15 +7,15 @@ from datetime import date, datetime, time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
-from django.utils import translation
+from django.db.models import Count, Max, Q
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from enrollment.models import Grade, Guardian, Notification, Student, Term
 
 from . import placement
-from .calendar import HolidayCalendar, closed_days
+from .calendar import HolidayCalendar, UnknownHolidayYear, closed_days
 from .models import (
     Closure,
     GradeDismissal,
@@ -153,6 +153,45 @@ def group_capacity(group: ServiceGroup, rules: ServiceSettings) -> int:
     return rules.max_temporary_group_size if group.kind == ServiceGroup.Kind.TEMPORARY else rules.max_group_size
 
 
+def membership_problems(*, group: ServiceGroup, student: Student) -> list[str]:
+    """Why ``student`` may not join ``group``: no approved application, no signed agreement for
+    the term, or another group of the student at the same time."""
+    from enrollment.models import AgreementSignature, Application
+
+    problems = []
+    approved = {Application.Status.SCHOOL_APPROVED, Application.Status.PLACED, Application.Status.WAITLISTED}
+    if not Application.objects.filter(term_id=group.term_id, student=student, status__in=approved).exists():
+        problems.append(
+            _("%(student)s has no application approved by the school for this term.") % {"student": student.name}
+        )
+    if not AgreementSignature.objects.filter(term_id=group.term_id, student=student).exists():
+        problems.append(_("%(student)s has no signed agreement for this term.") % {"student": student.name})
+    problems += _student_clashes(group, [student])
+    return problems
+
+
+def _student_clashes(group: ServiceGroup, students) -> list[str]:
+    slots = list(group.slots.all())
+    if not slots or not students:
+        return []
+    clash_query = Q()
+    for slot in slots:
+        clash_query |= Q(weekday=slot.weekday, start__lt=slot.end, end__gt=slot.start)
+    clashes = (
+        TimetableSlot.objects.filter(
+            clash_query, group__term=group.term, group__memberships__student__in=students,
+            group__memberships__left_on__isnull=True,
+        )
+        .exclude(group=group)
+        .values_list("group__memberships__student__name", "group__name")
+        .distinct()[:5]
+    )  # fmt: skip
+    return [
+        _("Student %(student)s is in group %(other)s at the same time.") % {"student": name, "other": other}
+        for name, other in clashes
+    ]
+
+
 @transaction.atomic
 def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[GroupMembership]:
     """Add students to a group, refusing to exceed its size limit or double-book a student."""
@@ -166,25 +205,9 @@ def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[
             _("Group %(group)s may have at most %(limit)s students; it has %(size)s and %(new)s would be added.")
             % {"group": group.name, "limit": limit, "size": len(present), "new": len(new)}
         )
-    slots = list(group.slots.all())
-    if slots and new:
-        clash_query = Q()
-        for slot in slots:
-            clash_query |= Q(weekday=slot.weekday, start__lt=slot.end, end__gt=slot.start)
-        clashes = (
-            TimetableSlot.objects.filter(clash_query, group__term=group.term, group__memberships__student__in=new)
-            .exclude(group=group)
-            .select_related("group")
-            .values_list("group__memberships__student__name", "group__name")
-            .distinct()[:5]
-        )
-        if clashes:
-            raise ValidationError(
-                [
-                    _("Student %(student)s is in group %(other)s at the same time.") % {"student": name, "other": other}
-                    for name, other in clashes
-                ]
-            )
+    clashes = _student_clashes(group, new)
+    if clashes:
+        raise ValidationError(clashes)
     # A child who left and comes back gets the old membership back (one row per child and group).
     returning = set(
         group.memberships.filter(left_on__isnull=False, student__in=new).values_list("student_id", flat=True)
@@ -213,22 +236,31 @@ def placement_apply(
     )
     grades = {g.number: g for g in Grade.objects.filter(school=term.school)}
     ranks = {c.student_id: rank for rank, c in enumerate(sorted(candidates, key=lambda c: c.order_key), start=1)}
+    # A later batch (late applications) gets new groups numbered after the term's existing ones.
+    taken = set(ServiceGroup.objects.filter(term=term).values_list("name", flat=True))
     counters: dict[tuple[int, ...], int] = defaultdict(int)
     for proposed in proposal.groups:
-        counters[proposed.grades] += 1
         label = "、".join(str(grades[g]) for g in proposed.grades)
+        while True:
+            counters[proposed.grades] += 1
+            name = _("%(grades)s service group %(number)s") % {"grades": label, "number": counters[proposed.grades]}
+            if name not in taken:
+                break
+        taken.add(name)
         group = ServiceGroup.objects.create(
-            term=term,
-            name=_("%(grades)s service group %(number)s") % {"grades": label, "number": counters[proposed.grades]},
-            kind=ServiceGroup.Kind.TEMPORARY if proposed.temporary else ServiceGroup.Kind.REGULAR,
+            term=term, name=name, kind=ServiceGroup.Kind.TEMPORARY if proposed.temporary else ServiceGroup.Kind.REGULAR
         )
         group.grades.set([grades[g] for g in proposed.grades])
         GroupMembership.objects.bulk_create(
             GroupMembership(group=group, student_id=c.student_id, rank=ranks[c.student_id]) for c in proposed.members
         )
-    WaitlistEntry.objects.filter(term=term).delete()
+    # This batch's waiting children join the end of the term's waiting list (earlier batches keep
+    # their places); a child of this batch who got a place leaves it.
+    batch = [c.student_id for c in candidates]
+    WaitlistEntry.objects.filter(term=term, student_id__in=batch).delete()
+    last = WaitlistEntry.objects.filter(term=term).aggregate(last=Max("position"))["last"] or 0
     WaitlistEntry.objects.bulk_create(
-        WaitlistEntry(term=term, student_id=c.student_id, position=position)
+        WaitlistEntry(term=term, student_id=c.student_id, position=last + position)
         for position, c in enumerate(proposal.waitlist, start=1)
     )
     return proposal
@@ -263,7 +295,12 @@ class GenerationReport:
     kept_with_roll_call: int = 0
     shortened: int = 0
     dropped_after_end_time: int = 0
+    updated: int = 0
     makeup_days_without_timetable: list[date] = field(default_factory=list)
+
+
+# What a session copies from its slot (and may be updated from while no roll call was taken).
+SESSION_PLAN_FIELDS = ["start", "end", "activity_id", "room_id", "teacher_id"]
 
 
 def day_end_time(day: date, *, seasons: list[ServiceSeason], dismissal: time | None) -> time | None:
@@ -277,23 +314,34 @@ def day_end_time(day: date, *, seasons: list[ServiceSeason], dismissal: time | N
 
 
 @transaction.atomic
-def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = None) -> GenerationReport:
+def sessions_generate(
+    *, term: Term, holiday_calendar: HolidayCalendar | None = None, today: date | None = None
+) -> GenerationReport:
     """Create the dated sessions of every confirmed group of ``term`` (timetable × service days).
 
-    Idempotent: an existing session is left alone. A session no longer wanted (a closure
-    or a removed slot) is deleted, unless roll call was taken in it. A session is cut at
-    the day's end time (season or staggered dismissal) and dropped if nothing is left.
-    Raises UnknownHolidayYear when the term reaches a year without holiday data.
+    Idempotent. Weekday slots run on statutory working days; a 调休 working weekend day runs the
+    weekday timetable the school chose for it (none until chosen); weekend slots (Saturday
+    service) run on ordinary weekends, never on public holidays. A session no longer wanted (a
+    closure, a removed slot) is deleted, and a future one whose slot changed is updated, unless
+    roll call was taken in it. A session is cut at the day's end time (season or staggered
+    dismissal) and dropped if nothing is left. Raises UnknownHolidayYear when the term reaches a
+    year without holiday data.
     """
     holiday_calendar = holiday_calendar or HolidayCalendar()
+    today = today or timezone.localdate()
     report = GenerationReport()
-    workdays = holiday_calendar.workdays(term.start, term.end)
     school_closed = closed_days(term)
     seasons = list(ServiceSeason.objects.filter(school_id=term.school_id))
-    # A 调休 working weekend day runs the timetable of the weekday the school chose for it.
     followed = dict(MakeupDayTimetable.objects.filter(school_id=term.school_id).values_list("date", "weekday"))
-    timetable_day = {day: followed.get(day, day.weekday()) for day in workdays}
-    report.makeup_days_without_timetable = [day for day, weekday in timetable_day.items() if weekday >= 5]
+    timetable_day = {}
+    for day in holiday_calendar.days(term.start, term.end):
+        if holiday_calendar.is_workday(day):
+            timetable_day[day] = followed.get(day, day.weekday())
+            if timetable_day[day] >= 5:
+                report.makeup_days_without_timetable.append(day)
+                del timetable_day[day]
+        elif day.weekday() >= 5 and not holiday_calendar.is_public_holiday(day):
+            timetable_day[day] = day.weekday()  # an ordinary weekend: Saturday service, if any
     dismissals = dict(
         GradeDismissal.objects.filter(grade__school_id=term.school_id).values_list("grade_id", "end_time")
     )
@@ -312,12 +360,12 @@ def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = 
         closed = set(school_closed)
         for grade_id in grade_ids:
             closed |= grade_closed.get(grade_id, set())
-        for day in workdays:
+        for day, weekday in timetable_day.items():
             if day in closed:
                 continue
             end_limit = day_end_time(day, seasons=seasons, dismissal=dismissal)
             for slot in group.slots.all():
-                if slot.weekday != timetable_day[day]:
+                if slot.weekday != weekday:
                     continue
                 end = slot.end if end_limit is None else min(slot.end, end_limit)
                 if end <= slot.start:
@@ -330,18 +378,26 @@ def sessions_generate(*, term: Term, holiday_calendar: HolidayCalendar | None = 
                     activity_id=slot.activity_id, room_id=slot.room_id, teacher_id=slot.teacher_id,
                 )  # fmt: skip
 
-    existing = Session.objects.filter(group__term=term).values_list("pk", "slot_id", "date", "roll_call_at")
-    stale, present = [], set()
-    for pk, slot_id, day, roll_call_at in existing:
-        key = (slot_id, day)
+    existing = Session.objects.filter(group__term=term).only(*SESSION_PLAN_FIELDS, "slot_id", "date", "roll_call_at")
+    stale, present, changed = [], set(), []
+    for session in existing:
+        key = (session.slot_id, session.date)
         if key in wanted:
             present.add(key)
-        elif roll_call_at is None:
-            stale.append(pk)
+            plan = wanted[key]
+            differs = any(getattr(session, f) != getattr(plan, f) for f in SESSION_PLAN_FIELDS)
+            if differs and session.roll_call_at is None and session.date >= today:
+                for field_name in SESSION_PLAN_FIELDS:
+                    setattr(session, field_name, getattr(plan, field_name))
+                changed.append(session)
+        elif session.roll_call_at is None:
+            stale.append(session.pk)
         else:
             report.kept_with_roll_call += 1
     if stale:
         report.removed = Session.objects.filter(pk__in=stale).delete()[0]
+    if changed:
+        report.updated = Session.objects.bulk_update(changed, SESSION_PLAN_FIELDS)
     new = [session for key, session in wanted.items() if key not in present]
     # One INSERT on PostgreSQL; SQLite takes at most 999 parameters a statement (111 sessions).
     Session.objects.bulk_create(new)
@@ -364,20 +420,23 @@ def closure_create(*, school, kind: str, start: date, end: date, reason: str, gr
 
 
 @transaction.atomic
-def closure_announce(*, closure: Closure) -> int:
-    """Remove the sessions ``closure`` cancels and notify the guardians of the students
-    whose service it cancels. Returns the number of guardians notified."""
+def closure_announce(*, closure: Closure) -> tuple[int, list[int]]:
+    """Notify the guardians of the children whose service ``closure`` cancels, then remove the
+    cancelled sessions. Returns the number of guardians notified and the years whose holidays
+    are unknown (their sessions are updated once the notice is entered)."""
     grades = list(closure.grades.all())
-    sessions = Session.objects.filter(
-        group__term__school=closure.school, date__gte=closure.start, date__lte=closure.end
+    groups = ServiceGroup.objects.filter(
+        term__school=closure.school, term__start__lte=closure.end, term__end__gte=closure.start, confirmed=True
     )
     if grades:
-        sessions = sessions.filter(group__grades__in=grades)
-    affected_group_ids = set(sessions.values_list("group_id", flat=True))
-    students = Student.objects.filter(active=True, group_memberships__group_id__in=affected_group_ids)
+        groups = groups.filter(grades__in=grades)
+    # Current members on the closure's first day: a child who has left is not told.
+    members = GroupMembership.objects.filter(group__in=groups, student__active=True).filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=closure.start)
+    )
     if grades:
-        students = students.filter(homeroom__grade__in=grades)
-    guardians = Guardian.objects.filter(student_links__student__in=students).distinct()
+        members = members.filter(student__homeroom__grade__in=grades)
+    guardians = Guardian.objects.filter(student_links__student__group_memberships__in=members).distinct()
 
     # Guardians read notices in the school's language, whatever the admin's is.
     with translation.override(settings.LANGUAGE_CODE):
@@ -386,9 +445,14 @@ def closure_announce(*, closure: Closure) -> int:
         Notification(recipient_id=g.user_id, guardian=g, kind="scheduling.closure", subject=subject, body=body)
         for g in guardians
     )
-    for term in Term.objects.filter(service_groups__in=affected_group_ids).distinct():
-        sessions_generate(term=term)
-    return len(notices)
+    unknown = []
+    for term in Term.objects.filter(service_groups__in=groups).distinct():
+        try:
+            with transaction.atomic():
+                sessions_generate(term=term)
+        except UnknownHolidayYear as exc:
+            unknown.append(exc.year)
+    return len(notices), sorted(set(unknown))
 
 
 def _closure_message(school, closure: Closure) -> tuple[str, str]:

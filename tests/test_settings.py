@@ -79,3 +79,20 @@ def test_a_missing_secret_key_is_generated_once_and_kept(tmp_path):
     assert len(first) >= 50
     assert read_or_create_secret(tmp_path / "key") == first
     assert oct((tmp_path / "key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_uploaded_files_are_served_to_the_admin_roles_only(client, settings, tmp_path, admin_user, guardian):
+    from django.urls import reverse
+
+    settings.MEDIA_ROOT = tmp_path
+    (tmp_path / "enrollment").mkdir()
+    (tmp_path / "enrollment" / "scan.pdf").write_bytes(b"%PDF-1.4 scan")
+    url = reverse("protected_media", args=["enrollment/scan.pdf"])
+
+    assert client.get(url).status_code == 404  # anonymous
+    client.force_login(guardian)
+    assert client.get(url).status_code == 404
+    client.force_login(admin_user)
+    response = client.get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 scan"
+    assert client.get(reverse("protected_media", args=["../settings.py"])).status_code == 404

@@ -2,6 +2,7 @@
 applications and their review, the signed agreement, leave requests and withdrawal."""
 
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,10 +21,10 @@ __all__ = [
 
 
 def upload_path(instance, filename):
-    # Evidence and scans are children's data: filed by kind and id, never by the guardian's filename.
+    """Evidence and scans are children's data: stored under a random name that nobody can guess
+    (never the guardian's file name), and downloaded only through the admin."""
     extension = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "bin"
-    digest = hashlib.sha256(filename.encode()).hexdigest()[:12]
-    return f"enrollment/{instance._meta.model_name}/{instance.pk or 'new'}-{digest}.{extension}"
+    return f"enrollment/{instance._meta.model_name}/{secrets.token_urlsafe(24)}.{extension}"
 
 
 class Priority(models.IntegerChoices):

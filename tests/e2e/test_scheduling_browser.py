@@ -53,6 +53,6 @@ def test_week_grids_and_term_calendar_with_the_demo_school(live_server, desktop,
     desktop.locator("table.month").first.wait_for()
     assert desktop.locator("table.month").count() == 5
     assert "尚无" not in desktop.content()  # the demo entered 2027's New Year holiday
-    # Weekday holidays: Mid-Autumn (Sep 25), National Day (Oct 1–2, 5–7), New Year's Day 2027.
-    assert desktop.locator("td.holiday").count() == 7
+    # Mid-Autumn (Sep 25–27), National Day (Oct 1–7), New Year 2027 (Jan 1–3); ordinary weekends are not holidays.
+    assert desktop.locator("td.holiday").count() == 13
     screenshot(desktop, "desktop-term-calendar")

@@ -237,3 +237,43 @@ def test_the_review_list_runs_the_same_queries_with_1_and_30_applications(
         response = client.get(reverse("enrollment:reviews"))
     assert len(response.context["applications"]) == 30
     assert len(thirty) == len(one)
+
+
+def test_application_and_leave_pages_do_not_grow_with_steps_choices_persons_or_requests(
+    client, term, guardian, student_a, homeroom_teacher, django_assert_max_num_queries
+):
+    from enrollment.models import ApplicationChoice, ApplicationEvent, AuthorisedPerson, LeaveRequest
+
+    client.force_login(guardian)
+    application = _apply_and_sign(term, student_a, guardian)
+    urls = [reverse("enrollment:application", args=[application.pk]), reverse("enrollment:leave", args=[student_a.pk])]
+    LeaveRequest.objects.create(
+        student=student_a, guardian=guardian.guardian, start=term.start, end=term.start, reason="病"
+    )
+    before = []
+    for url in urls:
+        with django_assert_max_num_queries(25) as captured:
+            client.get(url)
+        before.append(len(captured))
+
+    for rank in (2, 3):
+        ApplicationChoice.objects.create(
+            application=application, activity=ActivityFactory(school=term.school), rank=rank
+        )
+    for _ in range(3):
+        ApplicationEvent.objects.create(
+            application=application, status="submitted", actor=homeroom_teacher, note="补充"
+        )
+        AuthorisedPerson.objects.create(
+            application=application, name="李四", relation="舅舅", mobile="13700000002", id_last4="123X"
+        )
+        LeaveRequest.objects.create(
+            student=student_a, guardian=guardian.guardian, start=term.start, end=term.start, reason="事"
+        )
+    after = []
+    for url in urls:
+        with django_assert_max_num_queries(25) as captured:
+            client.get(url)
+        after.append(len(captured))
+
+    assert after == before

@@ -71,3 +71,31 @@ def test_a_term_running_into_an_unknown_year_is_refused_not_guessed():
     _enter_2027_new_year()
     days = service_days(term)
     assert date(2027, 1, 1) not in days and date(2027, 1, 22) in days
+
+
+def test_a_notice_may_reach_into_the_previous_december():
+    from django.core.exceptions import ValidationError
+
+    from scheduling.models import HolidayNoticeEntry
+
+    notice = HolidayNotice.objects.create(year=2027, title="2027")
+    makeup = HolidayNoticeEntry(
+        notice=notice, kind="workday", name="元旦调休", start=date(2026, 12, 26), end=date(2026, 12, 26)
+    )
+    makeup.full_clean()
+    makeup.save()
+    assert is_statutory_workday(date(2026, 12, 26)) is True  # a Saturday, made a working day by the 2027 notice
+    assert is_statutory_workday(date(2026, 12, 27)) is False  # the package still answers the rest of 2026
+    with pytest.raises(ValidationError):
+        HolidayNoticeEntry(
+            notice=notice, kind="holiday", name="x", start=date(2026, 11, 30), end=date(2026, 11, 30)
+        ).full_clean()
+
+
+def test_public_holidays_are_told_apart_from_ordinary_weekends():
+    from scheduling.calendar import HolidayCalendar
+
+    calendar = HolidayCalendar()
+    assert calendar.is_public_holiday(date(2026, 10, 3)) is True  # National Day, a Saturday
+    assert calendar.is_public_holiday(date(2026, 10, 17)) is False  # an ordinary Saturday
+    assert calendar.is_public_holiday(date(2026, 10, 10)) is False  # a make-up working Saturday
