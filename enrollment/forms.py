@@ -171,6 +171,12 @@ class LeaveForm(forms.Form):
     reason = forms.CharField(label=_("reason"), max_length=200)
 
 
+class OneTimePickupForm(forms.Form):
+    name = forms.CharField(label=_("name"), max_length=50)
+    mobile = forms.CharField(label=_("mobile"), max_length=11, validators=[mobile_validator])
+    day = forms.DateField(label=_("date"), widget=DateInput)
+
+
 class WithdrawForm(forms.Form):
     effective = forms.DateField(label=_("Last day of service is the day before"), widget=DateInput)
     note = forms.CharField(label=_("reason (optional)"), max_length=200, required=False)

@@ -14,6 +14,7 @@ from .forms import (
     ApplicationForm,
     AuthorisedPersonFormSet,
     LeaveForm,
+    OneTimePickupForm,
     ReviewForm,
     SignForm,
     SurveyForm,
@@ -74,8 +75,35 @@ def portal(request):
 
 @role_required(Role.GUARDIAN)
 def portal_child(request, pk):
-    child = _child(request, pk)
-    return render(request, "enrollment/portal_child.html", {"child": child})
+    """The child's page: guardians, pickup codes (with a one-time pickup person) and attendance."""
+    from safety.models import RollCallEntry
+    from safety.services import one_time_pickup_register, pickup_passes_for
+
+    guardian, child = _guardian(request), _child(request, pk)
+    term = selectors.term_for_portal(school_ids=[child.school_id])
+    form = OneTimePickupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            one_time_pickup_register(student=child, guardian=guardian, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The one-time pickup code is below; send it to the person collecting your child.")
+            )
+            return redirect("enrollment:portal_child", child.pk)
+    attendance = (
+        RollCallEntry.objects.filter(student=child)
+        .select_related("roll_call__session__group", "roll_call__session__activity")
+        .order_by("-roll_call__session__date", "-roll_call__session__start")[:20]
+    )
+    context = {
+        "child": child,
+        "passes": pickup_passes_for(student=child, term=term) if term else [],
+        "form": form,
+        "attendance": attendance,
+    }
+    return render(request, "enrollment/portal_child.html", context)
 
 
 @role_required(Role.GUARDIAN)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from scheduling.models import Session
 
-from .models import AbsenceFollowUp, Attendance
+from .models import ON_SITE, AbsenceFollowUp, Attendance, Release
 
 
 def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
@@ -42,9 +42,16 @@ class BoardRow:
     counts: dict
 
 
-def duty_board(*, school_id, day, now=None, due_minutes: int = 10) -> list[BoardRow]:
-    """Today's sessions with roll-call state and counts; three queries whatever the size."""
+def duty_board(*, school_id, day, now=None, due_minutes: int = 10, grace_minutes: int = 30) -> list[BoardRow]:
+    """Today's sessions with roll-call state and counts, and after the end time plus the grace
+    period the children still awaiting pickup; two queries whatever the size."""
     now = now or timezone.now()
+    released = dict(
+        Release.objects.filter(date=day, group__term__school_id=school_id)
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
     sessions = list(
         Session.objects.filter(date=day, group__term__school_id=school_id)
         .select_related("group", "activity", "room", "teacher", "roll_call")
@@ -66,5 +73,10 @@ def duty_board(*, school_id, day, now=None, due_minutes: int = 10) -> list[Board
         due = not taken and now >= start + timedelta(minutes=due_minutes)
         counts = {status: getattr(session, status) for status in Attendance.values}
         counts["open_follow_ups"] = session.open_follow_ups
+        end = timezone.make_aware(datetime.combine(session.date, session.end))
+        on_site = sum(counts[status] for status in ON_SITE)
+        counts["awaiting_pickup"] = (
+            max(0, on_site - released.get(session.group_id, 0)) if now >= end + timedelta(minutes=grace_minutes) else 0
+        )
         rows.append(BoardRow(session=session, due=due, counts=counts))
     return rows

@@ -1,5 +1,6 @@
-"""Roll call and absence follow-up."""
+"""Roll call, absence follow-up and release at dismissal."""
 
+import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -14,7 +15,17 @@ from enrollment.models import Notification, Student, StudentGuardian
 from enrollment.roles import Role, has_role
 from enrollment.selectors import students_on_leave
 
-from .models import AbsenceFollowUp, Attendance, RollCall, RollCallEntry
+from .models import (
+    ON_SITE,
+    AbsenceFollowUp,
+    Attendance,
+    ContactAttempt,
+    DayClosing,
+    PickupPass,
+    Release,
+    RollCall,
+    RollCallEntry,
+)
 
 
 def session_students(session) -> list[Student]:
@@ -159,3 +170,159 @@ def follow_up_close(*, follow_up: AbsenceFollowUp, teacher, note: str, now=None)
     follow_up.closed_at, follow_up.closed_by, follow_up.note = now or timezone.now(), teacher, note.strip()
     follow_up.save(update_fields=["closed_at", "closed_by", "note"])
     return follow_up
+
+
+# -- release at dismissal ---------------------------------------------------------------------------
+
+
+def _new_code(taken: set[str]) -> str:
+    while True:
+        code = f"{secrets.randbelow(10**6):06d}"
+        if code not in taken:
+            taken.add(code)
+            return code
+
+
+@transaction.atomic
+def pickup_passes_for(*, student, term) -> list[PickupPass]:
+    """The child's pickup codes: one per guardian and per authorised person of the term's
+    application (made the first time they are asked for), and one-time ones still valid."""
+    from enrollment.models import AuthorisedPerson
+
+    passes = list(PickupPass.objects.filter(student=student))
+    taken = {p.code for p in passes}
+    have_guardians = {p.guardian_id for p in passes if p.guardian_id}
+    have_persons = {p.authorised_person_id for p in passes if p.authorised_person_id}
+    new = []
+    for link in StudentGuardian.objects.filter(student=student).select_related("guardian"):
+        if link.guardian_id not in have_guardians:
+            new.append(
+                PickupPass(student=student, kind=PickupPass.Kind.GUARDIAN, name=link.guardian.name,
+                           mobile=link.guardian.mobile, guardian=link.guardian, code=_new_code(taken))
+            )  # fmt: skip
+    persons = AuthorisedPerson.objects.filter(application__student=student, application__term=term)
+    for person in persons:
+        if person.pk not in have_persons:
+            new.append(
+                PickupPass(student=student, kind=PickupPass.Kind.AUTHORISED, name=f"{person.name}（{person.relation}）",
+                           mobile=person.mobile, authorised_person=person, code=_new_code(taken))
+            )  # fmt: skip
+    PickupPass.objects.bulk_create(new)
+    today_ = timezone.localdate()
+    return [
+        p
+        for p in passes + new
+        if p.kind != PickupPass.Kind.ONE_TIME or (p.valid_on is not None and p.valid_on >= today_)
+    ]
+
+
+def one_time_pickup_register(*, student, guardian, name: str, mobile: str, day) -> PickupPass:
+    """A guardian names someone who collects the child once, on ``day``; the code goes to them."""
+    if day < timezone.localdate():
+        raise ValidationError(_("Choose today or a later day."))
+    taken = set(PickupPass.objects.filter(student=student).values_list("code", flat=True))
+    pass_ = PickupPass(
+        student=student, kind=PickupPass.Kind.ONE_TIME, name=name.strip(), mobile=mobile.strip(), valid_on=day,
+        guardian=guardian, code=_new_code(taken),
+    )  # fmt: skip
+    pass_.full_clean()
+    pass_.save()
+    return pass_
+
+
+def on_site_students(session) -> list:
+    """Children counted present (present, late or unwell) in the session's roll call."""
+    return list(
+        Student.objects.filter(roll_call_entries__roll_call__session=session, roll_call_entries__status__in=ON_SITE)
+        .select_related("homeroom__grade")
+        .order_by("homeroom__grade__number", "homeroom__number", "student_no")
+    )
+
+
+@transaction.atomic
+def release_record(
+    *, session, student, teacher, code: str = "", kind: str = "", pickup_point: str = "", now=None
+) -> Release:
+    """Release a present child: with a pickup code (guardian, authorised or one-time person),
+    home alone (only with the guardian's consent in the application), to the school bus, or to
+    the gate guard. Each child is released once a day per group."""
+    from enrollment.models import Application
+
+    now = now or timezone.now()
+    if not may_take_roll_call(teacher, session):
+        raise PermissionDenied
+    if student.pk not in {s.pk for s in on_site_students(session)}:
+        raise ValidationError(_("%(child)s is not marked present in this session.") % {"child": student.name})
+    if Release.objects.filter(group=session.group, date=session.date, student=student).exists():
+        raise ValidationError(_("%(child)s has already been released.") % {"child": student.name})
+    person = ""
+    code = code.strip()
+    if code:
+        pass_ = (
+            PickupPass.objects.filter(student=student, code=code)
+            .filter(Q(valid_on__isnull=True) | Q(valid_on=session.date))
+            .first()
+        )
+        if pass_ is None:
+            raise ValidationError(
+                _("The code %(code)s does not belong to anyone allowed to collect %(child)s. Do not release the child.")
+                % {"code": code, "child": student.name}
+            )
+        kind, person = pass_.kind, pass_.name
+    elif kind == Release.Kind.ALONE:
+        consent = Application.objects.filter(
+            term=session.group.term, student=student, pickup=Application.Pickup.ALONE
+        ).exists()
+        if not consent:
+            raise ValidationError(
+                _("%(child)s may not go home alone: the guardian has not consented.") % {"child": student.name}
+            )
+    elif kind == Release.Kind.BUS:
+        person = _("school bus")
+    elif kind == Release.Kind.GATE:
+        person = _("gate guard")
+    else:
+        raise ValidationError(_("Enter the pickup code of the person collecting %(child)s.") % {"child": student.name})
+    release = Release(
+        group=session.group, date=session.date, student=student, kind=kind, person=person,
+        pickup_point=pickup_point.strip(), released_at=now, released_by=teacher,
+    )  # fmt: skip
+    release.save()
+    return release
+
+
+def contact_attempt_log(*, session, student, teacher, note: str) -> ContactAttempt:
+    if not may_take_roll_call(teacher, session):
+        raise PermissionDenied
+    if not note.strip():
+        raise ValidationError(_("Write down whom you called and what they said."))
+    return ContactAttempt.objects.create(
+        group=session.group, date=session.date, student=student, by=teacher, note=note.strip()
+    )
+
+
+@transaction.atomic
+def day_close(*, group, day, teacher, now=None) -> DayClosing:
+    """Close a group's day; refused while a child counted present has no release."""
+    from scheduling.models import Session
+
+    if group.teacher_id != teacher.pk and not has_role(teacher, Role.ADMIN):
+        raise PermissionDenied
+    present = set(
+        RollCallEntry.objects.filter(
+            roll_call__session__group=group, roll_call__session__date=day, status__in=ON_SITE
+        ).values_list("student_id", flat=True)
+    )
+    released = set(Release.objects.filter(group=group, date=day).values_list("student_id", flat=True))
+    missing = Student.objects.filter(pk__in=present - released).order_by("student_no")
+    if missing:
+        raise ValidationError(
+            _("The day cannot be closed: no release recorded for %(children)s.")
+            % {"children": "、".join(s.name for s in missing)}
+        )
+    if not Session.objects.filter(group=group, date=day).exists():
+        raise ValidationError(_("The group has no session that day."))
+    closing, _created = DayClosing.objects.get_or_create(
+        group=group, date=day, defaults={"closed_at": now or timezone.now(), "closed_by": teacher}
+    )
+    return closing

@@ -6,6 +6,7 @@ app_name = "safety"
 urlpatterns = [
     path("teacher/today/", views.teacher_today, name="teacher_today"),
     path("teacher/sessions/<int:pk>/roll-call/", views.roll_call, name="roll_call"),
+    path("teacher/sessions/<int:pk>/dismissal/", views.dismissal, name="dismissal"),
     path("teacher/follow-ups/", views.follow_ups, name="follow_ups"),
     path("duty/", views.duty_board, name="duty_board"),
     path("gate/", views.gate, name="gate"),

@@ -2,6 +2,8 @@
 Release at dismissal, the logs and the gate register come with the rest of the safety work;
 until then those pages say so plainly."""
 
+from datetime import datetime, timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +17,7 @@ from enrollment.roles import Role
 from scheduling.services import settings_for
 
 from . import selectors, services
-from .models import AbsenceFollowUp, Attendance
+from .models import AbsenceFollowUp, Attendance, ContactAttempt, Release
 
 
 def _pending(request, title, what):
@@ -98,3 +100,60 @@ def duty_board(request):
 @role_required(Role.GATE_GUARD)
 def gate(request):
     return _pending(request, gettext_lazy("Gate"), gettext_lazy("the visitor register and late pickups at the gate"))
+
+
+@role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.ADMIN)
+def dismissal(request, pk):
+    """放学交接 for one session: release each present child, log calls, close the day."""
+    session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
+    if not services.may_take_roll_call(request.user, session):
+        raise PermissionDenied
+    students = services.on_site_students(session)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "close":
+                services.day_close(group=session.group, day=session.date, teacher=request.user)
+                messages.success(request, _("The day is closed: every child is accounted for."))
+                return redirect("safety:teacher_today")
+            student = next((s for s in students if str(s.pk) == request.POST.get("student")), None)
+            if student is None:
+                raise ValidationError(_("Choose a child from the list."))
+            if action == "contact":
+                services.contact_attempt_log(
+                    session=session, student=student, teacher=request.user, note=request.POST.get("note", "")
+                )
+                messages.success(request, _("Call logged."))
+            else:
+                release = services.release_record(
+                    session=session,
+                    student=student,
+                    teacher=request.user,
+                    code=request.POST.get("code", ""),
+                    kind=action if action in {"alone", "bus", "gate"} else "",
+                    pickup_point=request.POST.get("pickup_point", ""),
+                )
+                messages.success(
+                    request, _("%(child)s released: %(how)s %(person)s") % {
+                        "child": student.name, "how": release.get_kind_display(), "person": release.person,
+                    },
+                )  # fmt: skip
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("safety:dismissal", session.pk)
+    releases = {r.student_id: r for r in Release.objects.filter(group=session.group, date=session.date)}
+    calls = {}
+    for call in ContactAttempt.objects.filter(group=session.group, date=session.date):
+        calls.setdefault(call.student_id, []).append(call)
+    rules = settings_for(session.group.term.school)
+    end = timezone.make_aware(datetime.combine(session.date, session.end)) + timedelta(
+        minutes=rules.pickup_grace_minutes
+    )
+    rows = [(s, releases.get(s.pk), calls.get(s.pk, [])) for s in students]
+    context = {
+        "session": session,
+        "rows": rows,
+        "awaiting": timezone.now() >= end,
+        "waiting_count": sum(1 for _s, release, _c in rows if release is None),
+    }
+    return render(request, "safety/dismissal.html", context)

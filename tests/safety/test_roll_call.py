@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,8 +9,7 @@ from enrollment.models import LeaveRequest, Notification
 from safety.models import AbsenceFollowUp, Attendance, RollCall, RollCallEntry
 from safety.services import follow_up_close, roll_call_save
 from scheduling.models import GroupMembership, Session
-from tests.enrollment.factories import GuardianFactory, StudentFactory, StudentGuardianFactory, TermFactory
-from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+from tests.safety.factories import add_members
 
 pytestmark = pytest.mark.django_db
 A = Attendance
@@ -22,34 +21,11 @@ def chinese():
         yield
 
 
-@pytest.fixture
-def session(school, service_teacher, homeroom_a):
-    day = timezone.localdate()
-    term = TermFactory(school=school, start=day - timedelta(days=30), end=day + timedelta(days=60))
-    group = ServiceGroupFactory(term=term, name="三年级服务1班", teacher=service_teacher)
-    slot = SlotFactory(group=group, weekday=day.weekday(), start=time(16, 0), end=time(17, 0), teacher=service_teacher)
-    return Session.objects.create(
-        slot=slot, group=group, date=day, start=slot.start, end=slot.end, activity=slot.activity, room=slot.room,
-        teacher=service_teacher,
-    )  # fmt: skip
-
-
-def _members(session, homeroom, count, with_guardians=False):
-    students = []
-    for _ in range(count):
-        student = StudentFactory(homeroom=homeroom)
-        if with_guardians:
-            StudentGuardianFactory(student=student, guardian=GuardianFactory())
-        GroupMembership.objects.create(group=session.group, student=student)
-        students.append(student)
-    return students
-
-
 def test_the_whole_class_is_saved_at_once_and_an_absence_notifies_and_opens_a_follow_up(
     session, service_teacher, homeroom_a, student_a, guardian
 ):
     GroupMembership.objects.create(group=session.group, student=student_a)
-    others = _members(session, homeroom_a, 3)
+    others = add_members(session, homeroom_a, 3)
     statuses = {s.pk: A.PRESENT for s in others} | {student_a.pk: A.ABSENT}
 
     roll_call = roll_call_save(session=session, teacher=service_teacher, statuses=statuses, version=0)
@@ -71,7 +47,7 @@ def test_the_whole_class_is_saved_at_once_and_an_absence_notifies_and_opens_a_fo
 
 
 def test_a_later_save_from_a_stale_page_is_refused_not_lost(session, service_teacher, homeroom_a):
-    students = _members(session, homeroom_a, 2)
+    students = add_members(session, homeroom_a, 2)
     first = {s.pk: A.PRESENT for s in students}
     roll_call_save(session=session, teacher=service_teacher, statuses=first, version=0)
     # Two teachers open version 1; the first saves a change, the second then saves its own.
@@ -88,14 +64,14 @@ def test_a_later_save_from_a_stale_page_is_refused_not_lost(session, service_tea
 
 
 def test_two_first_saves_at_once_do_not_both_win(session, service_teacher, homeroom_a):
-    students = _members(session, homeroom_a, 1)
+    students = add_members(session, homeroom_a, 1)
     roll_call_save(session=session, teacher=service_teacher, statuses={students[0].pk: A.PRESENT}, version=0)
     with pytest.raises(ValidationError, match="刚刚保存"):
         roll_call_save(session=session, teacher=service_teacher, statuses={students[0].pk: A.LATE}, version=0)
 
 
 def test_changes_after_the_end_need_a_reason_and_keep_history(session, service_teacher, homeroom_a):
-    [student] = _members(session, homeroom_a, 1)
+    [student] = add_members(session, homeroom_a, 1)
     roll_call_save(session=session, teacher=service_teacher, statuses={student.pk: A.PRESENT}, version=0)
     after_end = timezone.make_aware(datetime.combine(session.date, time(17, 30)))
 
@@ -120,7 +96,7 @@ def test_changes_after_the_end_need_a_reason_and_keep_history(session, service_t
 
 
 def test_another_groups_teacher_cannot_take_this_roll_call(client, session, other_homeroom_teacher, homeroom_a):
-    [student] = _members(session, homeroom_a, 1)
+    [student] = add_members(session, homeroom_a, 1)
     with pytest.raises(PermissionDenied):
         roll_call_save(session=session, teacher=other_homeroom_teacher, statuses={student.pk: A.PRESENT}, version=0)
     client.force_login(other_homeroom_teacher)
@@ -129,7 +105,7 @@ def test_another_groups_teacher_cannot_take_this_roll_call(client, session, othe
 
 def test_approved_leave_is_prefilled_as_excused(client, session, service_teacher, homeroom_a, student_a, guardian):
     GroupMembership.objects.create(group=session.group, student=student_a)
-    _members(session, homeroom_a, 2)
+    add_members(session, homeroom_a, 2)
     LeaveRequest.objects.create(
         student=student_a, guardian=guardian.guardian, start=session.date, end=session.date, reason="看病",
         status=LeaveRequest.Status.APPROVED,
@@ -145,7 +121,7 @@ def test_approved_leave_is_prefilled_as_excused(client, session, service_teacher
 def test_withdrawn_children_are_not_on_the_list_after_their_leaving_date(session, homeroom_a):
     from safety.services import session_students
 
-    [staying, leaving] = _members(session, homeroom_a, 2)
+    [staying, leaving] = add_members(session, homeroom_a, 2)
     GroupMembership.objects.filter(student=leaving).update(left_on=session.date)
     assert session_students(session) == [staying]
 
@@ -167,9 +143,9 @@ def test_roll_call_page_runs_the_same_queries_for_5_and_45_students(
         assert response.status_code == (302 if method == "post" else 200)
         return len(captured)
 
-    five = _members(session, homeroom_a, 5, with_guardians=True)
+    five = add_members(session, homeroom_a, 5, with_guardians=True)
     small = measure(five)
-    large = measure(five + _members(session, homeroom_a, 40, with_guardians=True))
+    large = measure(five + add_members(session, homeroom_a, 40, with_guardians=True))
 
     assert large == small
     if method == "post":
@@ -181,7 +157,7 @@ def test_duty_board_marks_a_missing_roll_call_red_after_the_due_time(
 ):
     from safety.selectors import duty_board
 
-    _members(session, homeroom_a, 3)
+    add_members(session, homeroom_a, 3)
     before = timezone.make_aware(datetime.combine(session.date, time(16, 5)))
     after = timezone.make_aware(datetime.combine(session.date, time(16, 11)))
     assert duty_board(school_id=session.group.term.school_id, day=session.date, now=before)[0].due is False
@@ -201,7 +177,7 @@ def test_guardians_and_gate_guards_cannot_open_roll_call_or_the_board(client, se
 
 
 def test_only_the_own_homeroom_teacher_closes_a_follow_up(session, service_teacher, homeroom_a, other_homeroom_teacher):
-    [student] = _members(session, homeroom_a, 1)
+    [student] = add_members(session, homeroom_a, 1)
     roll_call_save(session=session, teacher=service_teacher, statuses={student.pk: A.ABSENT}, version=0)
     follow_up = AbsenceFollowUp.objects.get()
     with pytest.raises(PermissionDenied):
