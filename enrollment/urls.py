@@ -10,6 +10,11 @@ urlpatterns = [
     path("portal/children/<int:pk>/apply/", views.apply, name="apply"),
     path("portal/children/<int:pk>/agreement/", views.agreement, name="agreement"),
     path("portal/children/<int:pk>/leave/", views.leave, name="leave"),
+    path(
+        "portal/children/<int:pk>/incidents/<int:incident_pk>/acknowledge/",
+        views.incident_acknowledge,
+        name="incident_acknowledge",
+    ),
     path("portal/applications/<int:pk>/", views.application_detail, name="application"),
     path("portal/applications/<int:pk>/withdraw/", views.application_withdraw, name="application_withdraw"),
     path("portal/notices/<int:pk>/", views.notice, name="notice"),

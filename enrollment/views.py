@@ -99,6 +99,8 @@ def portal_child(request, pk):
     )
     context = {
         "child": child,
+        "incidents": child.incidents.prefetch_related("acknowledgements").order_by("-occurred_at")[:10],
+        "guardian": guardian,
         "passes": pickup_passes_for(student=child, term=term) if term else [],
         "form": form,
         "attendance": attendance,
@@ -323,3 +325,15 @@ def reviews(request):
                 return redirect("enrollment:reviews")
     context = {"form": form, "applications": applications, "leave_requests": leave_requests}
     return render(request, "enrollment/reviews.html", context)
+
+
+@role_required(Role.GUARDIAN)
+@require_POST
+def incident_acknowledge(request, pk, incident_pk):
+    from safety.services import incident_acknowledge as acknowledge
+
+    guardian, child = _guardian(request), _child(request, pk)
+    incident = get_object_or_404(child.incidents.all(), pk=incident_pk)
+    acknowledge(incident=incident, guardian=guardian)
+    messages.success(request, _("Thank you: the school sees that you have read the incident report."))
+    return redirect("enrollment:portal_child", child.pk)

@@ -184,3 +184,171 @@ class DayClosing(models.Model):
 
     def __str__(self):
         return f"{self.group} {self.date}"
+
+
+class Handover(models.Model):
+    """交接: at the start, the homeroom teacher hands the class's service children over."""
+
+    homeroom = models.ForeignKey(
+        "enrollment.Homeroom", models.PROTECT, related_name="handovers", verbose_name=_("homeroom class")
+    )
+    date = models.DateField(_("date"))
+    handed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+    handed_at = models.DateTimeField(_("handed over at"))
+    count = models.PositiveSmallIntegerField(_("children handed over"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+        ordering = ["-date"]
+        constraints = [models.UniqueConstraint(fields=["homeroom", "date"], name="handover_once_a_day")]
+
+    def __str__(self):
+        return f"{self.homeroom} {self.date}"
+
+
+class CareRecord(models.Model):
+    """看护记录: the group's day, written by its teacher."""
+
+    group = models.ForeignKey(
+        "scheduling.ServiceGroup", models.PROTECT, related_name="care_records", verbose_name=_("group")
+    )
+    date = models.DateField(_("date"))
+    text = models.TextField(_("record"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+    written_at = models.DateTimeField(_("written at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("care record")
+        verbose_name_plural = _("care records")
+        ordering = ["-date"]
+        constraints = [models.UniqueConstraint(fields=["group", "date"], name="care_record_daily")]
+
+    def __str__(self):
+        return f"{self.group} {self.date}"
+
+
+class ActivityRecord(models.Model):
+    """活动记录: what an activity did in a week."""
+
+    group = models.ForeignKey(
+        "scheduling.ServiceGroup", models.PROTECT, related_name="activity_records", verbose_name=_("group")
+    )
+    week_of = models.DateField(_("week of (Monday)"))
+    activity = models.ForeignKey("scheduling.Activity", models.PROTECT, related_name="+", verbose_name=_("activity"))
+    text = models.TextField(_("record"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+    written_at = models.DateTimeField(_("written at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("activity record")
+        verbose_name_plural = _("activity records")
+        ordering = ["-week_of"]
+        constraints = [models.UniqueConstraint(fields=["group", "week_of", "activity"], name="activity_record_weekly")]
+
+    def __str__(self):
+        return f"{self.group} {self.week_of} {self.activity}"
+
+
+class PatrolRecord(models.Model):
+    """巡视记录 by the duty leader."""
+
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("duty leader")
+    )
+    at = models.DateTimeField(_("at"))
+    group = models.ForeignKey(
+        "scheduling.ServiceGroup", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("group")
+    )
+    observations = models.TextField(_("observations"))
+
+    class Meta:
+        verbose_name = _("patrol record")
+        verbose_name_plural = _("patrol records")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.leader} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Incident(models.Model):
+    """突发事件: what happened, to whom, what was done, and when the guardians were told."""
+
+    class Kind(models.TextChoices):
+        INJURY = "injury", _("injury")
+        ILLNESS = "illness", _("illness")
+        MISSING = "missing", _("child missing")
+        CONFLICT = "conflict", _("conflict between children")
+        STRANGER = "stranger", _("stranger or unauthorised pickup")
+        OTHER = "other", _("other")
+
+    class Severity(models.IntegerChoices):
+        MINOR = 1, _("minor")
+        SERIOUS = 2, _("serious")
+        MAJOR = 3, _("major")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
+    occurred_at = models.DateTimeField(_("happened at"))
+    group = models.ForeignKey(
+        "scheduling.ServiceGroup",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("group"),
+    )
+    students = models.ManyToManyField("enrollment.Student", related_name="incidents", verbose_name=_("students"))
+    description = models.TextField(_("what happened"))
+    actions = models.TextField(_("what was done"))
+    guardians_notified_at = models.DateTimeField(_("guardians told at"), null=True, blank=True)
+    follow_up = models.TextField(_("follow-up"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("reported by")
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("incident")
+        verbose_name_plural = _("incidents")
+        ordering = ["-occurred_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class IncidentAcknowledgement(models.Model):
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="acknowledgements", verbose_name=_("incident"))
+    guardian = models.ForeignKey("enrollment.Guardian", models.CASCADE, related_name="+", verbose_name=_("guardian"))
+    at = models.DateTimeField(_("acknowledged at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("incident acknowledgement")
+        verbose_name_plural = _("incident acknowledgements")
+        constraints = [models.UniqueConstraint(fields=["incident", "guardian"], name="incident_ack_once")]
+
+    def __str__(self):
+        return f"{self.guardian} {self.at:%Y-%m-%d %H:%M}"
+
+
+class GateVisit(models.Model):
+    """门卫登记: a visitor in and out."""
+
+    visitor = models.CharField(_("visitor"), max_length=50)
+    id_last4 = models.CharField(_("ID card, last 4"), max_length=4, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=100)
+    host = models.CharField(_("visiting"), max_length=50, blank=True)
+    in_at = models.DateTimeField(_("in at"))
+    out_at = models.DateTimeField(_("out at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        verbose_name = _("gate visit")
+        verbose_name_plural = _("gate register")
+        ordering = ["-in_at"]
+
+    def __str__(self):
+        return f"{self.visitor} {self.in_at:%Y-%m-%d %H:%M}"

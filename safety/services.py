@@ -19,8 +19,12 @@ from .models import (
     ON_SITE,
     AbsenceFollowUp,
     Attendance,
+    CareRecord,
     ContactAttempt,
     DayClosing,
+    Handover,
+    Incident,
+    IncidentAcknowledgement,
     PickupPass,
     Release,
     RollCall,
@@ -326,3 +330,91 @@ def day_close(*, group, day, teacher, now=None) -> DayClosing:
         group=group, date=day, defaults={"closed_at": now or timezone.now(), "closed_by": teacher}
     )
     return closing
+
+
+# -- handover, records, incidents, gate -----------------------------------------------------------
+
+
+def handover_students(*, homeroom, day) -> list[tuple]:
+    """The class's children who have a session ``day``: (student, group name, on leave)."""
+    from scheduling.models import GroupMembership
+
+    memberships = (
+        GroupMembership.objects.filter(student__homeroom=homeroom, student__active=True, group__sessions__date=day)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        .select_related("student", "group")
+        .order_by("student__student_no")
+        .distinct()
+    )
+    on_leave = students_on_leave(day=day)
+    seen, rows = set(), []
+    for membership in memberships:
+        if membership.student_id not in seen:
+            seen.add(membership.student_id)
+            rows.append((membership.student, membership.group.name, membership.student_id in on_leave))
+    return rows
+
+
+def handover_confirm(*, homeroom, teacher, day, note: str = "", now=None) -> Handover:
+    if homeroom.teacher_id != teacher.pk:
+        raise PermissionDenied
+    count = sum(1 for _s, _g, on_leave in handover_students(homeroom=homeroom, day=day) if not on_leave)
+    handover, _created = Handover.objects.update_or_create(
+        homeroom=homeroom, date=day,
+        defaults={"handed_by": teacher, "handed_at": now or timezone.now(), "count": count, "note": note.strip()},
+    )  # fmt: skip
+    return handover
+
+
+def care_record_save(*, group, day, teacher, text: str) -> CareRecord:
+    if group.teacher_id != teacher.pk and not group.sessions.filter(date=day, teacher=teacher).exists():
+        raise PermissionDenied
+    if not text.strip():
+        raise ValidationError(_("Write the record."))
+    record = CareRecord.objects.filter(group=group, date=day).first() or CareRecord(group=group, date=day)
+    record.text, record.author = text.strip(), teacher
+    record.save()
+    return record
+
+
+def incident_report(*, reporter, kind, severity, occurred_at, group, students, description, actions,
+                    guardians_notified_at=None) -> Incident:  # fmt: skip
+    incident = Incident(
+        kind=kind, severity=severity, occurred_at=occurred_at, group=group, description=description, actions=actions,
+        guardians_notified_at=guardians_notified_at, reported_by=reporter,
+    )  # fmt: skip
+    incident.full_clean()
+    incident.save()
+    incident.students.set(students)
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Incident report: %(kind)s") % {"kind": incident.get_kind_display()}
+        body = _("%(what)s What was done: %(actions)s Please acknowledge in the portal.") % {
+            "what": description,
+            "actions": actions,
+        }
+    Notification.objects.bulk_create(
+        Notification(
+            recipient_id=link.guardian.user_id,
+            guardian=link.guardian,
+            kind="safety.incident",
+            subject=subject,
+            body=body,
+        )
+        for link in StudentGuardian.objects.filter(student__in=students).select_related("guardian")
+    )
+    return incident
+
+
+def incident_close(*, incident: Incident, user, follow_up: str, now=None) -> Incident:
+    if incident.guardians_notified_at is None:
+        raise ValidationError(_("Record when the guardians were told before closing the incident."))
+    incident.follow_up, incident.closed_at = follow_up.strip(), now or timezone.now()
+    incident.save(update_fields=["follow_up", "closed_at"])
+    return incident
+
+
+def incident_acknowledge(*, incident: Incident, guardian) -> IncidentAcknowledgement:
+    if not incident.students.filter(guardian_links__guardian=guardian).exists():
+        raise PermissionDenied
+    ack, _created = IncidentAcknowledgement.objects.get_or_create(incident=incident, guardian=guardian)
+    return ack

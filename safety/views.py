@@ -6,22 +6,31 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from enrollment.models import StaffProfile
+from enrollment.models import Homeroom, StaffProfile
 from enrollment.permissions import role_required
-from enrollment.roles import Role
+from enrollment.roles import Role, has_role
+from scheduling.models import Activity, ServiceGroup
 from scheduling.services import settings_for
 
 from . import selectors, services
-from .models import AbsenceFollowUp, Attendance, ContactAttempt, Release
-
-
-def _pending(request, title, what):
-    return render(request, "workspace_pending.html", {"title": title, "what": what})
+from .forms import ActivityRecordForm, GateVisitForm, IncidentForm, PatrolForm
+from .models import (
+    AbsenceFollowUp,
+    ActivityRecord,
+    Attendance,
+    CareRecord,
+    ContactAttempt,
+    GateVisit,
+    Handover,
+    Incident,
+    PatrolRecord,
+    Release,
+)
 
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER)
@@ -99,7 +108,133 @@ def duty_board(request):
 
 @role_required(Role.GATE_GUARD)
 def gate(request):
-    return _pending(request, gettext_lazy("Gate"), gettext_lazy("the visitor register and late pickups at the gate"))
+    """门卫登记: visitors in and out, and the children handed over to the gate today."""
+    form = GateVisitForm(request.POST or None)
+    if request.method == "POST":
+        if "out" in request.POST:
+            GateVisit.objects.filter(pk=request.POST["out"], out_at__isnull=True).update(out_at=timezone.now())
+            return redirect("safety:gate")
+        if form.is_valid():
+            visit = form.save(commit=False)
+            visit.in_at, visit.recorded_by = timezone.now(), request.user
+            visit.save()
+            messages.success(request, _("Visitor %(name)s registered.") % {"name": visit.visitor})
+            return redirect("safety:gate")
+    today_ = timezone.localdate()
+    context = {
+        "form": form,
+        "visits": GateVisit.objects.filter(in_at__date=today_).order_by("-in_at"),
+        "at_gate": Release.objects.filter(date=today_, kind=Release.Kind.GATE).select_related(
+            "student__homeroom__grade"
+        ),
+    }
+    return render(request, "safety/gate.html", context)
+
+
+@role_required(Role.HOMEROOM_TEACHER)
+def handover(request):
+    """At the start the homeroom teacher confirms the class's service children were handed over."""
+    day = timezone.localdate()
+    homerooms = list(Homeroom.objects.filter(teacher=request.user).select_related("grade"))
+    if request.method == "POST":
+        homeroom = get_object_or_404(Homeroom, pk=request.POST.get("homeroom"), teacher=request.user)
+        services.handover_confirm(homeroom=homeroom, teacher=request.user, day=day, note=request.POST.get("note", ""))
+        messages.success(request, _("Handover of %(homeroom)s confirmed.") % {"homeroom": homeroom})
+        return redirect("safety:handover")
+    done = {h.homeroom_id: h for h in Handover.objects.filter(homeroom__in=homerooms, date=day)}
+    classes = [(h, services.handover_students(homeroom=h, day=day), done.get(h.pk)) for h in homerooms]
+    return render(request, "safety/handover.html", {"classes": classes, "day": day})
+
+
+@role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER)
+def records(request):
+    """Care records (daily) and activity records (weekly) for the teacher's groups."""
+    day = timezone.localdate()
+    groups = ServiceGroup.objects.filter(
+        Q(teacher=request.user) | Q(sessions__teacher=request.user, sessions__date=day)
+    ).distinct()
+    activity_form = ActivityRecordForm(request.POST if "activity" in request.POST else None)
+    activity_form.fields["group"].queryset = groups
+    activity_form.fields["activity"].queryset = Activity.objects.filter(sessions__group__in=groups).distinct()
+    if request.method == "POST":
+        try:
+            if "care" in request.POST:
+                group = get_object_or_404(groups, pk=request.POST.get("group"))
+                services.care_record_save(group=group, day=day, teacher=request.user, text=request.POST.get("text", ""))
+                messages.success(request, _("Care record saved."))
+                return redirect("safety:records")
+            if activity_form.is_valid():
+                week_of = day - timedelta(days=day.weekday())
+                data = activity_form.cleaned_data
+                ActivityRecord.objects.update_or_create(
+                    group=data["group"],
+                    week_of=week_of,
+                    activity=data["activity"],
+                    defaults={"text": data["text"], "author": request.user},
+                )
+                messages.success(request, _("Activity record saved."))
+                return redirect("safety:records")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    care = {r.group_id: r for r in CareRecord.objects.filter(group__in=groups, date=day)}
+    context = {"groups": [(g, care.get(g.pk)) for g in groups], "activity_form": activity_form, "day": day}
+    return render(request, "safety/records.html", context)
+
+
+@role_required(Role.DUTY_LEADER)
+def patrol(request):
+    form = PatrolForm(request.POST or None)
+    form.fields["group"].queryset = ServiceGroup.objects.filter(sessions__date=timezone.localdate()).distinct()
+    if request.method == "POST" and form.is_valid():
+        record = form.save(commit=False)
+        record.leader, record.at = request.user, timezone.now()
+        record.save()
+        messages.success(request, _("Patrol recorded."))
+        return redirect("safety:patrol")
+    items = PatrolRecord.objects.filter(at__date=timezone.localdate()).select_related("group", "leader")
+    return render(request, "safety/patrol.html", {"form": form, "items": items})
+
+
+def _incident_groups(user):
+    if has_role(user, Role.DUTY_LEADER, Role.ADMIN):
+        return ServiceGroup.objects.filter(term__end__gte=timezone.localdate())
+    return ServiceGroup.objects.filter(Q(teacher=user) | Q(sessions__teacher=user)).distinct()
+
+
+@role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.DUTY_LEADER, Role.ADMIN)
+def incident_new(request):
+    groups = _incident_groups(request.user)
+    form = IncidentForm(request.POST or None, groups=groups)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        incident = services.incident_report(reporter=request.user, **data)
+        messages.success(request, _("Incident reported; the guardians were sent a message."))
+        return redirect("safety:incident", incident.pk)
+    return render(request, "safety/incident_form.html", {"form": form})
+
+
+@role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.DUTY_LEADER, Role.ADMIN)
+def incident_detail(request, pk):
+    visible = (
+        Incident.objects.all()
+        if has_role(request.user, Role.DUTY_LEADER, Role.ADMIN)
+        else Incident.objects.filter(reported_by=request.user)
+    )
+    incident = get_object_or_404(visible.prefetch_related("students", "acknowledgements__guardian"), pk=pk)
+    if request.method == "POST":
+        try:
+            if request.POST.get("notified"):
+                incident.guardians_notified_at = timezone.now()
+                incident.save(update_fields=["guardians_notified_at"])
+            else:
+                services.incident_close(
+                    incident=incident, user=request.user, follow_up=request.POST.get("follow_up", "")
+                )
+                messages.success(request, _("Incident closed."))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        return redirect("safety:incident", incident.pk)
+    return render(request, "safety/incident.html", {"incident": incident})
 
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.ADMIN)

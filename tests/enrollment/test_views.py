@@ -70,11 +70,6 @@ def test_workspaces_are_open_only_to_their_roles(client, request, persona, url_n
     assert client.get(reverse(url_name)).status_code == status
 
 
-def test_unbuilt_workspaces_say_so_plainly(client, gate_guard):
-    client.force_login(gate_guard)
-    assert "此工作台尚未建成" in client.get(reverse("safety:gate")).content.decode()
-
-
 @pytest.mark.parametrize(
     ("persona", "target"),
     [

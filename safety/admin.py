@@ -1,0 +1,96 @@
+from django.contrib import admin
+
+from .models import (
+    AbsenceFollowUp,
+    ActivityRecord,
+    CareRecord,
+    ContactAttempt,
+    GateVisit,
+    Handover,
+    Incident,
+    PatrolRecord,
+    Release,
+    RollCall,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Safety records are written in the teachers' pages and never edited or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RollCall)
+class RollCallAdmin(ReadOnlyAdmin):
+    list_display = ("session", "taken_by", "taken_at", "updated_at", "version")
+    list_select_related = ("session__group", "taken_by")
+    date_hierarchy = "taken_at"
+
+
+@admin.register(AbsenceFollowUp)
+class AbsenceFollowUpAdmin(ReadOnlyAdmin):
+    list_display = ("entry", "opened_at", "closed_at", "closed_by", "note")
+    list_select_related = ("entry__student", "closed_by")
+    list_filter = ("closed_at",)
+
+
+@admin.register(Release)
+class ReleaseAdmin(ReadOnlyAdmin):
+    list_display = ("date", "student", "group", "kind", "person", "pickup_point", "released_at", "released_by")
+    list_select_related = ("student", "group", "released_by")
+    list_filter = ("kind",)
+    date_hierarchy = "date"
+    search_fields = ("student__name",)
+
+
+@admin.register(ContactAttempt)
+class ContactAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("date", "student", "group", "at", "by", "note")
+    list_select_related = ("student", "group", "by")
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    list_display = ("date", "homeroom", "handed_by", "handed_at", "count")
+    list_select_related = ("homeroom__grade", "handed_by")
+    date_hierarchy = "date"
+
+
+@admin.register(CareRecord)
+class CareRecordAdmin(ReadOnlyAdmin):
+    list_display = ("date", "group", "author", "text")
+    list_select_related = ("group", "author")
+    date_hierarchy = "date"
+
+
+@admin.register(ActivityRecord)
+class ActivityRecordAdmin(ReadOnlyAdmin):
+    list_display = ("week_of", "group", "activity", "author")
+    list_select_related = ("group", "activity", "author")
+
+
+@admin.register(PatrolRecord)
+class PatrolRecordAdmin(ReadOnlyAdmin):
+    list_display = ("at", "leader", "group", "observations")
+    list_select_related = ("leader", "group")
+
+
+@admin.register(Incident)
+class IncidentAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "kind", "severity", "group", "reported_by", "guardians_notified_at", "closed_at")
+    list_select_related = ("group", "reported_by")
+    list_filter = ("kind", "severity")
+
+
+@admin.register(GateVisit)
+class GateVisitAdmin(ReadOnlyAdmin):
+    list_display = ("in_at", "out_at", "visitor", "purpose", "host", "recorded_by")
+    list_select_related = ("recorded_by",)
+    date_hierarchy = "in_at"
