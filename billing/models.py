@@ -1,1 +1,143 @@
-"""Models of this app arrive with its issue (see the README's roadmap)."""
+"""Billing: fee standards, hardship waivers and the monthly charge lines."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .money import MONEY_FIELD, RATE_FIELD
+
+
+class FeeStandard(models.Model):
+    """An approved fee (收费标准) for one service item in a term. The school is the payee."""
+
+    class Item(models.TextChoices):
+        AFTER_SCHOOL = "after_school", _("after-school service (课后服务)")
+        EARLY_ARRIVAL = "early_arrival", _("early-arrival care (早到托管)")
+        LUNCH = "lunch", _("lunch and nap care (午餐午休看护)")
+        EVENING = "evening", _("evening self-study (晚自习)")
+
+    class Mode(models.TextChoices):
+        TERM_FLAT = "term_flat", _("per term, flat")
+        MONTHLY_HALF = "monthly_half", _("monthly, half-month rule")
+        DAILY_PREPAID = "daily_prepaid", _("daily rate, prepaid")
+        PER_PERIOD_DAY = "per_period_day", _("per period a day, for the term")
+
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="fee_standards", verbose_name=_("term"))
+    item = models.CharField(_("service item"), max_length=15, choices=Item.choices)
+    mode = models.CharField(_("charging mode"), max_length=15, choices=Mode.choices)
+    amount = models.DecimalField(
+        _("amount (yuan)"), **MONEY_FIELD, help_text=_("A month's, a term's or a day's fee, by mode.")
+    )
+    prepaid_days = models.PositiveSmallIntegerField(_("prepaid days"), null=True, blank=True)
+    exactly_half_is_full = models.BooleanField(
+        _("exactly half a month counts as a full month"), default=True, help_text=_("Some districts charge 50% there.")
+    )
+    approval = models.CharField(
+        _("approval document"), max_length=100, blank=True, help_text=_("批准文号 of the price bureau.")
+    )
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("fee standard")
+        verbose_name_plural = _("fee standards")
+        constraints = [
+            models.UniqueConstraint(fields=["term", "item"], name="fee_standard_one_per_item"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="fee_standard_amount_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.term} {self.get_item_display()} {self.amount}"
+
+
+class Waiver(models.Model):
+    """困难减免: a hardship waiver asked for by the guardian and decided by the school."""
+
+    class Category(models.TextChoices):
+        POVERTY_FILE = "poverty_file", _("registered poor household (建档立卡)")
+        MINIMUM_LIVING = "dibao", _("minimum living allowance (低保)")
+        DESTITUTE = "destitute", _("destitute support (特困供养)")
+        DISABILITY = "disability", _("disability (残疾)")
+        ORPHAN = "orphan", _("orphan (孤儿)")
+        OTHER = "other", _("other hardship")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("requested")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="waivers", verbose_name=_("term"))
+    student = models.ForeignKey("enrollment.Student", models.PROTECT, related_name="waivers", verbose_name=_("student"))
+    category = models.CharField(_("category"), max_length=15, choices=Category.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    percent = models.DecimalField(_("waived percent"), **RATE_FIELD, null=True, blank=True)
+    effective_from = models.DateField(_("effective from"), null=True, blank=True)
+    meeting_date = models.DateField(_("decided at the meeting of"), null=True, blank=True)
+    approver = models.CharField(_("approved by"), max_length=50, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("hardship waiver")
+        verbose_name_plural = _("hardship waivers")
+        constraints = [
+            models.UniqueConstraint(fields=["term", "student"], name="waiver_one_per_term"),
+            models.CheckConstraint(
+                condition=Q(percent__isnull=True) | Q(percent__gte=0, percent__lte=100), name="waiver_percent_0_100"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.student} {self.get_category_display()}"
+
+
+class ChargeLine(models.Model):
+    """One charge for a child, item and month, with every input kept so anyone can recompute it.
+    Lines are never changed: a correction is a further ADJUSTMENT line."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("charge")
+        ADJUSTMENT = "adjustment", _("adjustment")
+
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="charge_lines", verbose_name=_("term"))
+    student = models.ForeignKey(
+        "enrollment.Student", models.PROTECT, related_name="charge_lines", verbose_name=_("student")
+    )
+    standard = models.ForeignKey(FeeStandard, models.PROTECT, related_name="lines", verbose_name=_("fee standard"))
+    month = models.DateField(_("month"), help_text=_("The first day of the month charged."))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    fee = models.DecimalField(_("fee"), **MONEY_FIELD)
+    workdays = models.PositiveSmallIntegerField(_("statutory working days"))
+    participation_days = models.PositiveSmallIntegerField(_("participation days"))
+    waiver_percent = models.DecimalField(_("waived percent"), **RATE_FIELD)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    run = models.ForeignKey("BillingRun", models.PROTECT, related_name="lines", verbose_name=_("billing run"))
+
+    class Meta:
+        verbose_name = _("charge line")
+        verbose_name_plural = _("charge lines")
+        ordering = ["month", "student", "created_at"]
+        indexes = [models.Index(fields=["term", "month"])]
+
+    def __str__(self):
+        return f"{self.student} {self.month:%Y-%m} {self.amount}"
+
+
+class BillingRun(models.Model):
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="billing_runs", verbose_name=_("term"))
+    month = models.DateField(_("month"))
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    charges = models.PositiveIntegerField(_("new charges"), default=0)
+    adjustments = models.PositiveIntegerField(_("adjustments"), default=0)
+
+    class Meta:
+        verbose_name = _("billing run")
+        verbose_name_plural = _("billing runs")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.term} {self.month:%Y-%m}"

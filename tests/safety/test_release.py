@@ -144,6 +144,8 @@ def test_a_guardian_sees_pickup_codes_and_attendance_of_their_own_child_only(
     client.force_login(guardian)
     page = client.get(reverse("enrollment:portal_child", args=[student_a.pk]))
     html = page.content.decode()
-    assert [p.name for p in page.context["passes"]] == ["王建国"] and page.context["passes"][0].code in html
+    code = page.context["passes"][0].code
+    assert [p.name for p in page.context["passes"]] == ["王建国"] and html.count(code) == 1
+    assert code not in html.split("</title>")[0]  # never in the browser tab or history
     assert [e.get_status_display() for e in page.context["attendance"]] == ["到场"]
     assert client.get(reverse("enrollment:portal_child", args=[student_b.pk])).status_code == 404

@@ -1,0 +1,114 @@
+"""The monthly billing run."""
+
+import calendar as _stdlib_calendar
+from collections import defaultdict
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils.translation import gettext as _
+
+from enrollment.models import Application
+from scheduling.calendar import HolidayCalendar
+from scheduling.models import GroupMembership
+
+from .fees import apply_waiver, monthly_half_rule_charge
+from .models import BillingRun, ChargeLine, FeeStandard, Waiver
+from .money import to_fen
+
+ZERO = to_fen(0)
+ATTENDED = ("present", "late")  # safety.models.Attendance values that count as participation
+
+
+@transaction.atomic
+def billing_run(*, term, year: int, month: int, started_by=None, holiday_calendar=None) -> BillingRun:
+    """Charge every placed child of ``term`` for the month, one line per child and item.
+
+    Inputs are read fresh each time: roll call (present or late on statutory working days), the
+    month's working days, the fee standard and approved waivers. Running the same month again
+    writes nothing unless an input changed; then an adjustment line carries the difference, and no
+    line is ever overwritten. A fixed number of queries, whatever the number of children.
+    """
+    from safety.models import RollCallEntry
+
+    first, last = date(year, month, 1), date(year, month, _stdlib_calendar.monthrange(year, month)[1])
+    if last < term.start or first > term.end:
+        raise ValidationError(_("%(month)s is outside %(term)s.") % {"month": f"{year}-{month:02d}", "term": term})
+    holiday_calendar = holiday_calendar or HolidayCalendar()
+    workdays = set(holiday_calendar.workdays(first, last))  # raises UnknownHolidayYear, never guesses
+    standards = [
+        s
+        for s in FeeStandard.objects.filter(term=term)
+        if s.mode in (FeeStandard.Mode.MONTHLY_HALF, FeeStandard.Mode.TERM_FLAT)
+    ]
+    placed = set(
+        Application.objects.filter(term=term, status=Application.Status.PLACED).values_list("student_id", flat=True)
+    )
+    # Children who took part at some point of the month (left after its first day, or not at all).
+    members = set(
+        GroupMembership.objects.filter(group__term=term, student_id__in=placed)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=first))
+        .values_list("student_id", flat=True)
+    )
+    days = defaultdict(set)
+    attended = RollCallEntry.objects.filter(
+        roll_call__session__group__term=term,
+        roll_call__session__date__gte=first,
+        roll_call__session__date__lte=last,
+        status__in=ATTENDED,
+    ).values_list("student_id", "roll_call__session__date")
+    for student_id, day in attended.distinct():
+        if day in workdays:
+            days[student_id].add(day)
+    waivers = dict(
+        Waiver.objects.filter(term=term, status=Waiver.Status.APPROVED, effective_from__lte=last).values_list(
+            "student_id", "percent"
+        )
+    )
+    charged = {
+        (row["student_id"], row["standard_id"]): row["total"]
+        for row in ChargeLine.objects.filter(term=term, month=first)
+        .values("student_id", "standard_id")
+        .annotate(total=Sum("amount"))
+    }
+
+    run = BillingRun.objects.create(term=term, month=first, started_by=started_by)
+    lines = []
+    for student_id in sorted(members | {s for s, _std in charged}):
+        for standard in standards:
+            participation = len(days.get(student_id, ()))
+            percent = waivers.get(student_id) or ZERO
+            if student_id not in members:
+                expected = ZERO  # withdrawn before the month: nothing is due
+            elif standard.mode == FeeStandard.Mode.MONTHLY_HALF:
+                expected = apply_waiver(
+                    monthly_half_rule_charge(
+                        standard.amount,
+                        participation,
+                        len(workdays),
+                        exactly_half_is_full=standard.exactly_half_is_full,
+                    ),
+                    percent,
+                )
+            else:  # TERM_FLAT: the whole term's fee in the term's first month
+                is_first_month = (first.year, first.month) == (term.start.year, term.start.month)
+                expected = apply_waiver(standard.amount, percent) if is_first_month else ZERO
+            before = charged.get((student_id, standard.pk))
+            if before is None and expected == ZERO:
+                continue
+            if before is not None and to_fen(before) == expected:
+                continue
+            lines.append(
+                ChargeLine(
+                    term=term, student_id=student_id, standard=standard, month=first,
+                    kind=ChargeLine.Kind.CHARGE if before is None else ChargeLine.Kind.ADJUSTMENT,
+                    fee=standard.amount, workdays=len(workdays), participation_days=participation,
+                    waiver_percent=percent, amount=expected - to_fen(before or 0), run=run,
+                )
+            )  # fmt: skip
+    ChargeLine.objects.bulk_create(lines)
+    run.charges = sum(1 for line in lines if line.kind == ChargeLine.Kind.CHARGE)
+    run.adjustments = len(lines) - run.charges
+    run.save(update_fields=["charges", "adjustments"])
+    return run

@@ -1,0 +1,189 @@
+import math
+from datetime import date
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from billing.models import ChargeLine, FeeStandard, Waiver
+from billing.services import billing_run
+from enrollment.models import Application
+from safety.models import RollCall, RollCallEntry
+from scheduling.calendar import HolidayCalendar
+from scheduling.models import GroupMembership, Session
+from tests.enrollment.factories import StudentFactory, TermFactory, UserFactory
+from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def setup(school, homeroom_a):
+    term = TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
+    standard = FeeStandard.objects.create(term=term, item="after_school", mode="monthly_half", amount=D("120.00"))
+    group = ServiceGroupFactory(term=term)
+    slot = SlotFactory(group=group)
+    teacher = UserFactory(username="rollcaller")
+    sessions = Session.objects.bulk_create(
+        Session(
+            slot=slot,
+            group=group,
+            date=day,
+            start=slot.start,
+            end=slot.end,
+            activity=slot.activity,
+            room=slot.room,
+            teacher=teacher,
+        )
+        # September 2026's 22 working days, Sunday the 20th (a make-up day) included.
+        for day in HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30))
+    )
+    roll_calls = RollCall.objects.bulk_create(RollCall(session=s, taken_by=teacher) for s in sessions)
+    return {"term": term, "standard": standard, "group": group, "roll_calls": roll_calls, "homeroom": homeroom_a}
+
+
+def _child(setup, attended_days: int, status="present"):
+    student = StudentFactory(homeroom=setup["homeroom"])
+    Application.objects.create(
+        term=setup["term"], student=student, status="placed", emergency_name="外婆", emergency_mobile="13700000000"
+    )
+    GroupMembership.objects.create(group=setup["group"], student=student)
+    RollCallEntry.objects.bulk_create(
+        RollCallEntry(roll_call=rc, student=student, status=status if index < attended_days else "absent")
+        for index, rc in enumerate(setup["roll_calls"])
+    )
+    return student
+
+
+def _amounts(term):
+    return {line.student_id: line.amount for line in ChargeLine.objects.filter(term=term)}
+
+
+def test_the_half_month_rule_from_roll_call(setup):
+    full, half, late_counts, none = (
+        _child(setup, 11),
+        _child(setup, 10),
+        _child(setup, 11, status="late"),
+        _child(setup, 0),
+    )
+
+    run = billing_run(term=setup["term"], year=2026, month=9)
+
+    assert _amounts(setup["term"]) == {full.pk: D("120.00"), half.pk: D("60.00"), late_counts.pk: D("120.00")}
+    assert none.pk not in _amounts(setup["term"])  # no service, no fee
+    line = ChargeLine.objects.get(student=half)
+    assert (line.workdays, line.participation_days, line.fee, line.waiver_percent) == (22, 10, D("120.00"), D("0"))
+    assert (run.charges, run.adjustments) == (3, 0)
+
+
+def test_running_a_month_again_changes_nothing_and_a_correction_becomes_an_adjustment(setup):
+    child = _child(setup, 11)
+    billing_run(term=setup["term"], year=2026, month=9)
+    second = billing_run(term=setup["term"], year=2026, month=9)
+    assert (second.charges, second.adjustments) == (0, 0) and ChargeLine.objects.count() == 1
+
+    # A roll call is corrected: one of the 11 days was in fact an absence → fewer than half.
+    first_present = RollCallEntry.objects.filter(student=child, status="present").order_by("pk").first()
+    RollCallEntry.objects.filter(pk=first_present.pk).update(status="absent")
+    third = billing_run(term=setup["term"], year=2026, month=9)
+
+    lines = list(ChargeLine.objects.filter(student=child).order_by("created_at").values_list("kind", "amount"))
+    assert lines == [("charge", D("120.00")), ("adjustment", D("-60.00"))] and (third.adjustments) == 1
+    assert sum(amount for _kind, amount in lines) == D("60.00")
+
+
+def test_waivers_apply_from_their_effective_date(setup):
+    full, halved = _child(setup, 22), _child(setup, 22)
+    Waiver.objects.create(
+        term=setup["term"],
+        student=full,
+        category="dibao",
+        status="approved",
+        percent=D("100"),
+        effective_from=date(2026, 9, 1),
+    )
+    Waiver.objects.create(
+        term=setup["term"],
+        student=halved,
+        category="orphan",
+        status="approved",
+        percent=D("50"),
+        effective_from=date(2026, 9, 15),
+    )
+    Waiver.objects.create(
+        term=setup["term"], student=_child(setup, 22), category="other", status="requested", percent=D("50")
+    )
+
+    billing_run(term=setup["term"], year=2026, month=9)
+
+    amounts = _amounts(setup["term"])
+    assert full.pk not in amounts and amounts[halved.pk] == D("60.00")
+    assert sorted(amounts.values()) == [D("60.00"), D("120.00")]
+
+
+def test_a_child_who_left_before_the_month_is_not_charged_and_a_late_withdrawal_is_adjusted(setup):
+    child = _child(setup, 11)
+    billing_run(term=setup["term"], year=2026, month=9)
+    GroupMembership.objects.filter(student=child).update(left_on=date(2026, 9, 1))  # recorded late, from day one
+
+    billing_run(term=setup["term"], year=2026, month=9)
+
+    assert list(ChargeLine.objects.filter(student=child).values_list("amount", flat=True).order_by("created_at")) == [
+        D("120.00"),
+        D("-120.00"),
+    ]
+
+
+@pytest.mark.parametrize("children", [5, 40])
+def test_the_run_reads_with_a_fixed_number_of_queries(setup, children, django_assert_max_num_queries):
+    for index in range(children):
+        _child(setup, 11 if index % 2 else 10)
+
+    with django_assert_max_num_queries(200) as captured:
+        billing_run(term=setup["term"], year=2026, month=9)
+
+    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    fields = [f for f in ChargeLine._meta.concrete_fields if not f.primary_key]
+    batch = connection.ops.bulk_batch_size(fields, [None] * children)
+    assert len(inserts) == 1 + math.ceil(children / batch)  # the run row, then the lines in bulk
+    assert len(captured) - len(inserts) == READS
+    assert ChargeLine.objects.count() == children
+
+
+READS = (
+    10  # term, workday notices, standards, placed, members, attendance, waivers, existing lines, run update, savepoint
+)
+
+
+def test_the_command_and_an_unknown_year(setup):
+    _child(setup, 11)
+    out = StringIO()
+    call_command("billing_run", "--term", str(setup["term"].pk), "--month", "2026-09", stdout=out)
+    assert "1 new charges" in out.getvalue()
+    with pytest.raises(CommandError, match="2027"):
+        call_command("billing_run", "--term", str(setup["term"].pk), "--month", "2027-01", stdout=StringIO())
+    with pytest.raises(CommandError, match="2026-10"):
+        call_command("billing_run", "--term", str(setup["term"].pk), "--month", "10/2026", stdout=StringIO())
+
+
+def test_finance_runs_a_month_in_the_admin_and_nobody_edits_lines(client, finance, setup):
+    _child(setup, 11)
+    client.force_login(finance)
+
+    response = client.post(
+        "/admin/billing/billingrun/add/", {"term": setup["term"].pk, "month": "2026-09-01"}, follow=True
+    )
+
+    assert "1 个新收费" in response.content.decode()
+    line = ChargeLine.objects.get()
+    assert client.get(f"/admin/billing/chargeline/{line.pk}/change/").status_code == 200  # read-only view
+    assert client.post(f"/admin/billing/chargeline/{line.pk}/change/", {"amount": "1.00"}).status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["guardian", "homeroom_teacher", "service_teacher"])
+def test_teachers_and_guardians_cannot_open_billing(client, request, persona):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get("/admin/billing/chargeline/").status_code == 302
