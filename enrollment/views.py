@@ -76,7 +76,7 @@ def portal(request):
 @role_required(Role.GUARDIAN)
 def portal_child(request, pk):
     """The child's page: guardians, pickup codes (with a one-time pickup person) and attendance."""
-    from safety.models import RollCallEntry
+    from safety.models import IncidentAcknowledgement, RollCallEntry
     from safety.services import one_time_pickup_register, pickup_passes_for
 
     guardian, child = _guardian(request), _child(request, pk)
@@ -99,7 +99,13 @@ def portal_child(request, pk):
     )
     context = {
         "child": child,
-        "incidents": child.incidents.prefetch_related("acknowledgements").order_by("-occurred_at")[:10],
+        "incidents": child.incidents.order_by("-occurred_at")[:10],
+        # Each guardian acknowledges for themselves.
+        "acknowledged": set(
+            IncidentAcknowledgement.objects.filter(guardian=guardian, incident__students=child).values_list(
+                "incident_id", flat=True
+            )
+        ),
         "guardian": guardian,
         "passes": pickup_passes_for(student=child, term=term) if term else [],
         "form": form,

@@ -137,6 +137,7 @@ class Release(models.Model):
     pickup_point = models.CharField(_("pickup point"), max_length=50, blank=True)
     released_at = models.DateTimeField(_("released at"))
     released_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("release")
@@ -255,6 +256,7 @@ class ActivityRecord(models.Model):
 class PatrolRecord(models.Model):
     """巡视记录 by the duty leader."""
 
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("duty leader")
     )
@@ -289,6 +291,7 @@ class Incident(models.Model):
         SERIOUS = 2, _("serious")
         MAJOR = 3, _("major")
 
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     severity = models.PositiveSmallIntegerField(_("severity"), choices=Severity.choices)
     occurred_at = models.DateTimeField(_("happened at"))
@@ -337,6 +340,7 @@ class IncidentAcknowledgement(models.Model):
 class GateVisit(models.Model):
     """门卫登记: a visitor in and out."""
 
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
     visitor = models.CharField(_("visitor"), max_length=50)
     id_last4 = models.CharField(_("ID card, last 4"), max_length=4, blank=True)
     purpose = models.CharField(_("purpose"), max_length=100)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from scheduling.models import Session
 
-from .models import ON_SITE, AbsenceFollowUp, Attendance, Release
+from .models import ON_SITE, AbsenceFollowUp, Attendance, Incident, Release
 
 
 def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
@@ -22,9 +22,14 @@ def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
 
 
 def session_for_teacher(*, user, pk) -> QuerySet[Session]:
-    return Session.objects.filter(Q(teacher=user) | Q(group__teacher=user), pk=pk).select_related(
-        "group__term__school", "activity", "room"
-    )
+    """The session, if ``user`` teaches it or its group (the school admin: any of the school's)."""
+    from enrollment.models import StaffProfile
+    from enrollment.roles import Role, has_role
+
+    sessions = Session.objects.filter(pk=pk).select_related("group__term__school", "activity", "room")
+    if has_role(user, Role.ADMIN):
+        return sessions.filter(group__term__school__in=StaffProfile.objects.filter(user=user).values("school"))
+    return sessions.filter(Q(teacher=user) | Q(group__teacher=user))
 
 
 def follow_ups_for_teacher(*, user) -> QuerySet[AbsenceFollowUp]:
@@ -66,6 +71,15 @@ def duty_board(*, school_id, day, now=None, due_minutes: int = 10, grace_minutes
         )
         .order_by("start", "group__name")
     )
+    last_end = {}
+    for session in sessions:
+        last_end[session.group_id] = max(last_end.get(session.group_id, session.end), session.end)
+    open_incidents = dict(
+        Incident.objects.filter(school_id=school_id, occurred_at__date=day, closed_at__isnull=True)
+        .values("group_id")
+        .annotate(n=Count("pk"))
+        .values_list("group_id", "n")
+    )
     rows = []
     for session in sessions:
         taken = hasattr(session, "roll_call")
@@ -73,10 +87,12 @@ def duty_board(*, school_id, day, now=None, due_minutes: int = 10, grace_minutes
         due = not taken and now >= start + timedelta(minutes=due_minutes)
         counts = {status: getattr(session, status) for status in Attendance.values}
         counts["open_follow_ups"] = session.open_follow_ups
+        # Children wait for pickup after the group's last session of the day (plus grace), not between sessions.
         end = timezone.make_aware(datetime.combine(session.date, session.end))
+        is_last = session.end == last_end[session.group_id]
         on_site = sum(counts[status] for status in ON_SITE)
-        counts["awaiting_pickup"] = (
-            max(0, on_site - released.get(session.group_id, 0)) if now >= end + timedelta(minutes=grace_minutes) else 0
-        )
+        past_grace = now >= end + timedelta(minutes=grace_minutes)
+        counts["awaiting_pickup"] = max(0, on_site - released.get(session.group_id, 0)) if is_last and past_grace else 0
+        counts["incidents"] = open_incidents.get(session.group_id, 0) if is_last else 0
         rows.append(BoardRow(session=session, due=due, counts=counts))
     return rows

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -91,7 +91,13 @@ def roll_call_save(
             raise ValidationError(
                 _("Someone else saved this roll call meanwhile; please reload the page and check."), code="conflict"
             )
-        roll_call = RollCall.objects.create(session=session, taken_by=teacher, version=1)
+        try:
+            with transaction.atomic():
+                roll_call = RollCall.objects.create(session=session, taken_by=teacher, version=1)
+        except IntegrityError:  # another teacher's first save got in at the same moment
+            raise ValidationError(
+                _("Someone else saved this roll call meanwhile; please reload the page and check."), code="conflict"
+            ) from None
         entries = [RollCallEntry(roll_call=roll_call, student_id=pk, status=statuses[pk]) for pk in sorted(ids)]
         bulk_create_with_history(entries, RollCallEntry, default_user=teacher)
         previous = {}
@@ -120,18 +126,24 @@ def roll_call_save(
         session.roll_call_at = now
         session.save(update_fields=["roll_call_at"])
 
-    newly_absent = [
-        pk for pk, status in statuses.items() if status == Attendance.ABSENT and previous.get(pk) != Attendance.ABSENT
-    ]
+    absent_now = {pk for pk, status in statuses.items() if status == Attendance.ABSENT}
+    # An absence corrected to another state closes its follow-up; a new absence opens one (or
+    # reopens the one it had) and is reported once per session, however often it is toggled.
+    AbsenceFollowUp.objects.filter(entry__roll_call=roll_call, closed_at__isnull=True).exclude(
+        entry__student_id__in=absent_now
+    ).update(closed_at=now, closed_by=teacher, note=_("Roll call corrected."))
+    newly_absent = [pk for pk in absent_now if previous.get(pk) != Attendance.ABSENT]
     if newly_absent:
-        _report_absences(roll_call, session, newly_absent)
+        _report_absences(roll_call, session, newly_absent, now=now)
     return roll_call
 
 
-def _report_absences(roll_call, session, student_ids):
+def _report_absences(roll_call, session, student_ids, now):
     entries = list(roll_call.entries.filter(student_id__in=student_ids).select_related("student__homeroom"))
-    open_already = set(AbsenceFollowUp.objects.filter(entry__in=entries).values_list("entry_id", flat=True))
-    AbsenceFollowUp.objects.bulk_create([AbsenceFollowUp(entry=e) for e in entries if e.pk not in open_already])
+    had_follow_up = set(AbsenceFollowUp.objects.filter(entry__in=entries).values_list("entry_id", flat=True))
+    AbsenceFollowUp.objects.filter(entry_id__in=had_follow_up).update(closed_at=None, closed_by=None, note="")
+    AbsenceFollowUp.objects.bulk_create([AbsenceFollowUp(entry=e) for e in entries if e.pk not in had_follow_up])
+    entries = [e for e in entries if e.pk not in had_follow_up]  # already reported once for this session
     links = StudentGuardian.objects.filter(student_id__in=student_ids).select_related("guardian")
     notices = []
     with translation.override(settings.LANGUAGE_CODE):
@@ -272,10 +284,15 @@ def release_record(
                 _("The code %(code)s does not belong to anyone allowed to collect %(child)s. Do not release the child.")
                 % {"code": code, "child": student.name}
             )
+        if not _pass_still_valid(pass_, session):
+            raise ValidationError(
+                _("The code %(code)s is no longer valid for %(child)s. Do not release the child.")
+                % {"code": code, "child": student.name}
+            )
         kind, person = pass_.kind, pass_.name
     elif kind == Release.Kind.ALONE:
         consent = Application.objects.filter(
-            term=session.group.term, student=student, pickup=Application.Pickup.ALONE
+            term=session.group.term, student=student, pickup=Application.Pickup.ALONE, status=Application.Status.PLACED
         ).exists()
         if not consent:
             raise ValidationError(
@@ -291,8 +308,32 @@ def release_record(
         group=session.group, date=session.date, student=student, kind=kind, person=person,
         pickup_point=pickup_point.strip(), released_at=now, released_by=teacher,
     )  # fmt: skip
-    release.save()
+    try:
+        with transaction.atomic():
+            release.save()
+    except IntegrityError:  # a double tap, or two teachers at once
+        raise ValidationError(_("%(child)s has already been released.") % {"child": student.name}) from None
     return release
+
+
+def _pass_still_valid(pass_, session) -> bool:
+    """A guardian's code works while they are the child's guardian; an authorised person's while
+    the term's application naming them is live; a one-time code on its day, while the guardian who
+    made it is still the child's guardian."""
+    from enrollment.models import Application
+
+    live = (Application.Status.SCHOOL_APPROVED, Application.Status.PLACED, Application.Status.CLASS_APPROVED,
+            Application.Status.SUBMITTED, Application.Status.WAITLISTED)  # fmt: skip
+    if pass_.kind == PickupPass.Kind.AUTHORISED:
+        return (
+            pass_.authorised_person_id is not None
+            and Application.objects.filter(
+                authorised_persons=pass_.authorised_person_id, term=session.group.term, status__in=live
+            ).exists()
+        )
+    if pass_.kind == PickupPass.Kind.ONE_TIME and pass_.valid_on != session.date:
+        return False
+    return StudentGuardian.objects.filter(student_id=pass_.student_id, guardian_id=pass_.guardian_id).exists()
 
 
 def contact_attempt_log(*, session, student, teacher, note: str) -> ContactAttempt:
@@ -310,8 +351,17 @@ def day_close(*, group, day, teacher, now=None) -> DayClosing:
     """Close a group's day; refused while a child counted present has no release."""
     from scheduling.models import Session
 
-    if group.teacher_id != teacher.pk and not has_role(teacher, Role.ADMIN):
+    sessions = list(Session.objects.filter(group=group, date=day).select_related("group"))
+    if not sessions:
+        raise ValidationError(_("The group has no session that day."))
+    if not any(may_take_roll_call(teacher, s) for s in sessions):
         raise PermissionDenied
+    without_roll_call = [s for s in sessions if s.roll_call_at is None]
+    if without_roll_call:
+        raise ValidationError(
+            _("The day cannot be closed: no roll call yet for %(times)s.")
+            % {"times": "、".join(f"{s.start:%H:%M}–{s.end:%H:%M}" for s in without_roll_call)}
+        )
     present = set(
         RollCallEntry.objects.filter(
             roll_call__session__group=group, roll_call__session__date=day, status__in=ON_SITE
@@ -324,8 +374,6 @@ def day_close(*, group, day, teacher, now=None) -> DayClosing:
             _("The day cannot be closed: no release recorded for %(children)s.")
             % {"children": "、".join(s.name for s in missing)}
         )
-    if not Session.objects.filter(group=group, date=day).exists():
-        raise ValidationError(_("The group has no session that day."))
     closing, _created = DayClosing.objects.get_or_create(
         group=group, date=day, defaults={"closed_at": now or timezone.now(), "closed_by": teacher}
     )
@@ -377,11 +425,11 @@ def care_record_save(*, group, day, teacher, text: str) -> CareRecord:
     return record
 
 
-def incident_report(*, reporter, kind, severity, occurred_at, group, students, description, actions,
+def incident_report(*, school, reporter, kind, severity, occurred_at, group, students, description, actions,
                     guardians_notified_at=None) -> Incident:  # fmt: skip
     incident = Incident(
-        kind=kind, severity=severity, occurred_at=occurred_at, group=group, description=description, actions=actions,
-        guardians_notified_at=guardians_notified_at, reported_by=reporter,
+        school=school, kind=kind, severity=severity, occurred_at=occurred_at, group=group, description=description,
+        actions=actions, guardians_notified_at=guardians_notified_at, reported_by=reporter,
     )  # fmt: skip
     incident.full_clean()
     incident.save()
@@ -406,6 +454,10 @@ def incident_report(*, reporter, kind, severity, occurred_at, group, students, d
 
 
 def incident_close(*, incident: Incident, user, follow_up: str, now=None) -> Incident:
+    if incident.closed_at is not None:
+        raise ValidationError(_("The incident is already closed."))
+    if not follow_up.strip():
+        raise ValidationError(_("Write down the follow-up before closing."))
     if incident.guardians_notified_at is None:
         raise ValidationError(_("Record when the guardians were told before closing the incident."))
     incident.follow_up, incident.closed_at = follow_up.strip(), now or timezone.now()

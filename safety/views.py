@@ -20,7 +20,6 @@ from scheduling.services import settings_for
 from . import selectors, services
 from .forms import ActivityRecordForm, GateVisitForm, IncidentForm, PatrolForm
 from .models import (
-    AbsenceFollowUp,
     ActivityRecord,
     Attendance,
     CareRecord,
@@ -31,6 +30,20 @@ from .models import (
     PatrolRecord,
     Release,
 )
+
+
+def _school(request):
+    """The school of the member of staff logged in: every safety list is cut to it."""
+    profile = StaffProfile.objects.filter(user=request.user).select_related("school").first()
+    if profile is None:
+        raise PermissionDenied
+    return profile.school
+
+
+def _id(value) -> int | None:
+    """A posted record id, or None for anything that is not one (hand-edited forms)."""
+    value = str(value or "")
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER)
@@ -51,17 +64,25 @@ def roll_call(request, pk):
     error, status = None, 200
     if request.method == "POST":
         posted = {s.pk: request.POST.get(f"s{s.pk}", "") for s in students}
-        raw_version = request.POST.get("version", "")
+        version = _id(request.POST.get("version"))
         try:
             services.roll_call_save(
                 session=session, teacher=request.user, statuses=posted,
-                version=int(raw_version) if raw_version.isdigit() else None, reason=request.POST.get("reason", ""),
+                version=version, reason=request.POST.get("reason", ""),
                 students=students,
             )  # fmt: skip
         except ValidationError as exc:
             error = " ".join(exc.messages)
-            status = 409 if getattr(exc, "code", None) == "conflict" else 400
-            statuses = {pk: value if value in Attendance.values else statuses[pk] for pk, value in posted.items()}
+            if getattr(exc, "code", None) == "conflict":
+                # Show what is saved now, with its version: the teacher re-applies their taps
+                # knowingly instead of a second save overwriting the other teacher's.
+                status = 409
+                session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
+                saved = getattr(session, "roll_call", None) if hasattr(session, "roll_call") else None
+                statuses = services.initial_statuses(session, students)
+            else:
+                status = 400
+                statuses = {pk: value if value in Attendance.values else statuses[pk] for pk, value in posted.items()}
         else:
             messages.success(request, _("Roll call saved for %(count)s students.") % {"count": len(students)})
             return redirect("safety:teacher_today")
@@ -82,7 +103,9 @@ def roll_call(request, pk):
 def follow_ups(request):
     items = list(selectors.follow_ups_for_teacher(user=request.user))
     if request.method == "POST":
-        follow_up = get_object_or_404(AbsenceFollowUp, pk=request.POST.get("follow_up"), closed_at__isnull=True)
+        follow_up = get_object_or_404(
+            selectors.follow_ups_for_teacher(user=request.user), pk=_id(request.POST.get("follow_up"))
+        )
         try:
             services.follow_up_close(follow_up=follow_up, teacher=request.user, note=request.POST.get("note", ""))
         except ValidationError as exc:
@@ -109,24 +132,27 @@ def duty_board(request):
 @role_required(Role.GATE_GUARD)
 def gate(request):
     """门卫登记: visitors in and out, and the children handed over to the gate today."""
+    school = _school(request)
     form = GateVisitForm(request.POST or None)
     if request.method == "POST":
         if "out" in request.POST:
-            GateVisit.objects.filter(pk=request.POST["out"], out_at__isnull=True).update(out_at=timezone.now())
+            GateVisit.objects.filter(pk=_id(request.POST["out"]), school=school, out_at__isnull=True).update(
+                out_at=timezone.now()
+            )
             return redirect("safety:gate")
         if form.is_valid():
             visit = form.save(commit=False)
-            visit.in_at, visit.recorded_by = timezone.now(), request.user
+            visit.school, visit.in_at, visit.recorded_by = school, timezone.now(), request.user
             visit.save()
             messages.success(request, _("Visitor %(name)s registered.") % {"name": visit.visitor})
             return redirect("safety:gate")
     today_ = timezone.localdate()
     context = {
         "form": form,
-        "visits": GateVisit.objects.filter(in_at__date=today_).order_by("-in_at"),
-        "at_gate": Release.objects.filter(date=today_, kind=Release.Kind.GATE).select_related(
-            "student__homeroom__grade"
-        ),
+        "visits": GateVisit.objects.filter(school=school, in_at__date=today_).order_by("-in_at"),
+        "at_gate": Release.objects.filter(
+            date=today_, kind=Release.Kind.GATE, group__term__school=school
+        ).select_related("student__homeroom__grade"),
     }
     return render(request, "safety/gate.html", context)
 
@@ -137,7 +163,7 @@ def handover(request):
     day = timezone.localdate()
     homerooms = list(Homeroom.objects.filter(teacher=request.user).select_related("grade"))
     if request.method == "POST":
-        homeroom = get_object_or_404(Homeroom, pk=request.POST.get("homeroom"), teacher=request.user)
+        homeroom = get_object_or_404(Homeroom, pk=_id(request.POST.get("homeroom")), teacher=request.user)
         services.handover_confirm(homeroom=homeroom, teacher=request.user, day=day, note=request.POST.get("note", ""))
         messages.success(request, _("Handover of %(homeroom)s confirmed.") % {"homeroom": homeroom})
         return redirect("safety:handover")
@@ -159,7 +185,7 @@ def records(request):
     if request.method == "POST":
         try:
             if "care" in request.POST:
-                group = get_object_or_404(groups, pk=request.POST.get("group"))
+                group = get_object_or_404(groups, pk=_id(request.POST.get("group")))
                 services.care_record_save(group=group, day=day, teacher=request.user, text=request.POST.get("text", ""))
                 messages.success(request, _("Care record saved."))
                 return redirect("safety:records")
@@ -183,31 +209,36 @@ def records(request):
 
 @role_required(Role.DUTY_LEADER)
 def patrol(request):
+    school = _school(request)
     form = PatrolForm(request.POST or None)
-    form.fields["group"].queryset = ServiceGroup.objects.filter(sessions__date=timezone.localdate()).distinct()
+    form.fields["group"].queryset = ServiceGroup.objects.filter(
+        term__school=school, sessions__date=timezone.localdate()
+    ).distinct()
     if request.method == "POST" and form.is_valid():
         record = form.save(commit=False)
-        record.leader, record.at = request.user, timezone.now()
+        record.school, record.leader, record.at = school, request.user, timezone.now()
         record.save()
         messages.success(request, _("Patrol recorded."))
         return redirect("safety:patrol")
-    items = PatrolRecord.objects.filter(at__date=timezone.localdate()).select_related("group", "leader")
+    items = PatrolRecord.objects.filter(school=school, at__date=timezone.localdate()).select_related("group", "leader")
     return render(request, "safety/patrol.html", {"form": form, "items": items})
 
 
-def _incident_groups(user):
+def _incident_groups(user, school):
+    groups = ServiceGroup.objects.filter(term__school=school, term__end__gte=timezone.localdate())
     if has_role(user, Role.DUTY_LEADER, Role.ADMIN):
-        return ServiceGroup.objects.filter(term__end__gte=timezone.localdate())
-    return ServiceGroup.objects.filter(Q(teacher=user) | Q(sessions__teacher=user)).distinct()
+        return groups
+    return groups.filter(Q(teacher=user) | Q(sessions__teacher=user)).distinct()
 
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.DUTY_LEADER, Role.ADMIN)
 def incident_new(request):
-    groups = _incident_groups(request.user)
+    school = _school(request)
+    groups = _incident_groups(request.user, school)
     form = IncidentForm(request.POST or None, groups=groups)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        incident = services.incident_report(reporter=request.user, **data)
+        incident = services.incident_report(school=school, reporter=request.user, **data)
         messages.success(request, _("Incident reported; the guardians were sent a message."))
         return redirect("safety:incident", incident.pk)
     return render(request, "safety/incident_form.html", {"form": form})
@@ -215,11 +246,9 @@ def incident_new(request):
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.DUTY_LEADER, Role.ADMIN)
 def incident_detail(request, pk):
-    visible = (
-        Incident.objects.all()
-        if has_role(request.user, Role.DUTY_LEADER, Role.ADMIN)
-        else Incident.objects.filter(reported_by=request.user)
-    )
+    visible = Incident.objects.filter(school=_school(request))
+    if not has_role(request.user, Role.DUTY_LEADER, Role.ADMIN):
+        visible = visible.filter(reported_by=request.user)
     incident = get_object_or_404(visible.prefetch_related("students", "acknowledgements__guardian"), pk=pk)
     if request.method == "POST":
         try:
@@ -251,7 +280,7 @@ def dismissal(request, pk):
                 services.day_close(group=session.group, day=session.date, teacher=request.user)
                 messages.success(request, _("The day is closed: every child is accounted for."))
                 return redirect("safety:teacher_today")
-            student = next((s for s in students if str(s.pk) == request.POST.get("student")), None)
+            student = next((s for s in students if s.pk == _id(request.POST.get("student"))), None)
             if student is None:
                 raise ValidationError(_("Choose a child from the list."))
             if action == "contact":
@@ -275,6 +304,8 @@ def dismissal(request, pk):
                 )  # fmt: skip
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        except PermissionDenied:
+            messages.error(request, _("Only the group's teachers of the day may do this."))
         return redirect("safety:dismissal", session.pk)
     releases = {r.student_id: r for r in Release.objects.filter(group=session.group, date=session.date)}
     calls = {}

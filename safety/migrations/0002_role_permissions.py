@@ -1,11 +1,17 @@
-"""Safety permissions for the role groups (roll call itself is taken in the teacher pages)."""
+"""Safety permissions for the role groups. Roll call, release and the logs are written in the
+teachers' pages; the admin and the duty leader read every record in the admin site."""
 from django.db import migrations
 
 from enrollment.roles import grant_role_permissions, model_permissions
 
+RECORDS = [
+    "rollcall", "rollcallentry", "absencefollowup", "release", "contactattempt", "dayclosing", "pickuppass",
+    "handover", "carerecord", "activityrecord", "patrolrecord", "incident", "incidentacknowledgement", "gatevisit",
+]  # fmt: skip
+
 ROLE_PERMISSIONS = {
-    "管理员": model_permissions("safety", ["view"], ["rollcall", "rollcallentry", "absencefollowup"]),
-    "值班领导": model_permissions("safety", ["view"], ["rollcall", "rollcallentry", "absencefollowup"]),
+    "管理员": model_permissions("safety", ["view"], RECORDS),
+    "值班领导": model_permissions("safety", ["view"], RECORDS),
 }
 
 

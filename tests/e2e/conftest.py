@@ -82,7 +82,6 @@ def _roles(transactional_db):
         "scheduling.migrations.0002_role_permissions",
         "enrollment.migrations.0005_participation_permissions",
         "safety.migrations.0002_role_permissions",
-        "safety.migrations.0005_more_permissions",
         "billing.migrations.0002_role_permissions",
     ):
         grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)

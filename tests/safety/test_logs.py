@@ -54,6 +54,7 @@ def test_an_incident_tells_the_guardians_and_closes_only_once_they_were_told(
 ):
     GroupMembership.objects.create(group=session.group, student=student_a)
     incident = incident_report(
+        school=session.group.term.school,
         reporter=service_teacher,
         kind="injury",
         severity=1,
@@ -65,7 +66,7 @@ def test_an_incident_tells_the_guardians_and_closes_only_once_they_were_told(
     )
     assert Notification.objects.filter(kind="safety.incident", guardian=guardian.guardian).exists()
     with pytest.raises(ValidationError, match="请先记录"):
-        incident_close(incident=incident, user=service_teacher, follow_up="")
+        incident_close(incident=incident, user=service_teacher, follow_up="次日复查")
     incident.guardians_notified_at = timezone.now()
     incident_close(incident=incident, user=service_teacher, follow_up="次日复查无碍")
 
@@ -78,6 +79,7 @@ def test_a_guardian_cannot_acknowledge_another_familys_incident(
     client, session, service_teacher, student_b, guardian, student_a
 ):
     incident = incident_report(
+        school=session.group.term.school,
         reporter=service_teacher,
         kind="conflict",
         severity=1,

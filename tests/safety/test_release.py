@@ -100,6 +100,7 @@ def test_going_home_alone_needs_the_guardians_consent(session, service_teacher, 
         term=session.group.term,
         student=student_a,
         pickup="alone",
+        status="placed",
         emergency_name="外婆",
         emergency_mobile="13700000000",
     )
