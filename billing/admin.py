@@ -1,9 +1,17 @@
+from decimal import Decimal
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from enrollment.models import Term
 from scheduling.calendar import UnknownHolidayYear
 
-from .models import BillingRun, ChargeLine, FeeStandard, Waiver
+from . import services
+from .models import BillingRun, ChargeLine, FeeStandard, Payment, Refund, Waiver
 
 
 @admin.register(FeeStandard)
@@ -92,3 +100,76 @@ class BillingRunAdmin(admin.ModelAdmin):
                 billing_run(term=run.term, year=run.month.year, month=run.month.month, started_by=request.user)
             except UnknownHolidayYear as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+
+
+class PostedAdmin(admin.ModelAdmin):
+    """Payments and refunds are posted once and never edited or deleted (a mistake is corrected by
+    a refund or a further payment, each with its own receipt number)."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payment)
+class PaymentAdmin(PostedAdmin):
+    list_display = ("receipt_no", "student", "term", "amount", "method", "paid_at", "received_by")
+    list_filter = ("term", "method")
+    list_select_related = ("student", "term", "received_by")
+    search_fields = ("receipt_no", "student__name", "student__student_no", "reference")
+    autocomplete_fields = ("student",)
+    fields = ("term", "student", "amount", "method", "reference")
+    change_list_template = "admin/billing/payment/change_list.html"
+
+    def save_model(self, request, obj, form, change):
+        payment = services.payment_post(
+            term=obj.term, student=obj.student, amount=obj.amount, method=obj.method, received_by=request.user,
+            reference=obj.reference,
+        )  # fmt: skip
+        obj.pk, obj.receipt_no, obj.paid_at, obj._state.adding = payment.pk, payment.receipt_no, payment.paid_at, False
+
+    def get_urls(self):
+        return [
+            path("arrears/<int:term_id>/", self.admin_site.admin_view(self.arrears_view), name="billing_arrears"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]})
+
+    def arrears_view(self, request, term_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        term = get_object_or_404(Term, pk=term_id)
+        rows = services.arrears(term=term)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Arrears, %(term)s") % {"term": term},
+            "rows": rows,
+            "total": sum((row[4] for row in rows), Decimal("0.00")),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/arrears.html", context)
+
+
+@admin.register(Refund)
+class RefundAdmin(PostedAdmin):
+    list_display = ("receipt_no", "student", "term", "amount", "reason", "refunded_at", "refunded_by")
+    list_filter = ("term",)
+    list_select_related = ("student", "term", "refunded_by")
+    search_fields = ("receipt_no", "student__name")
+    autocomplete_fields = ("student",)
+    fields = ("term", "student", "amount", "reason")
+
+    def save_model(self, request, obj, form, change):
+        refund = services.refund_post(
+            term=obj.term, student=obj.student, amount=obj.amount, reason=obj.reason, refunded_by=request.user
+        )
+        obj.pk, obj.receipt_no, obj.refunded_at, obj._state.adding = (
+            refund.pk,
+            refund.receipt_no,
+            refund.refunded_at,
+            False,
+        )

@@ -141,3 +141,68 @@ class BillingRun(models.Model):
 
     def __str__(self):
         return f"{self.term} {self.month:%Y-%m}"
+
+
+class ReceiptSequence(models.Model):
+    """The last receipt number used in a school year; locked while a number is taken, so the
+    numbers are unique and without gaps even when two cashiers post at once."""
+
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["school", "year"], name="receipt_sequence_per_year")]
+
+    def __str__(self):
+        return f"{self.school} {self.year}: {self.last}"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash")
+        TRANSFER = "transfer", _("bank transfer")
+        ONLINE = "online", _("online payment")
+
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="payments", verbose_name=_("term"))
+    student = models.ForeignKey(
+        "enrollment.Student", models.PROTECT, related_name="payments", verbose_name=_("student")
+    )
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    receipt_no = models.CharField(_("receipt number"), max_length=20, unique=True)
+    paid_at = models.DateTimeField(_("paid at"))
+    reference = models.CharField(_("bank reference"), max_length=50, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("received by")
+    )
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-paid_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+
+    def __str__(self):
+        return f"{self.receipt_no} {self.student} {self.amount}"
+
+
+class Refund(models.Model):
+    """结余退还 and other refunds, numbered from the same receipt sequence."""
+
+    term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="refunds", verbose_name=_("term"))
+    student = models.ForeignKey("enrollment.Student", models.PROTECT, related_name="refunds", verbose_name=_("student"))
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    receipt_no = models.CharField(_("receipt number"), max_length=20, unique=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    refunded_at = models.DateTimeField(_("refunded at"))
+    refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-refunded_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self):
+        return f"{self.receipt_no} {self.student} {self.amount}"

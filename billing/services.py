@@ -1,12 +1,14 @@
-"""The monthly billing run."""
+"""The monthly billing run, payments and refunds, statements and arrears."""
 
 import calendar as _stdlib_calendar
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Application
@@ -14,7 +16,7 @@ from scheduling.calendar import HolidayCalendar
 from scheduling.models import GroupMembership
 
 from .fees import apply_waiver, monthly_half_rule_charge
-from .models import BillingRun, ChargeLine, FeeStandard, Waiver
+from .models import BillingRun, ChargeLine, FeeStandard, Payment, ReceiptSequence, Refund, Waiver
 from .money import to_fen
 
 ZERO = to_fen(0)
@@ -112,3 +114,112 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
     run.adjustments = len(lines) - run.charges
     run.save(update_fields=["charges", "adjustments"])
     return run
+
+
+# -- payments, refunds, balances ----------------------------------------------------------------
+
+
+def _next_receipt_no(*, school, year: int) -> str:
+    """Take the school year's next receipt number inside the caller's transaction. The sequence
+    row is locked, so concurrent posts queue and the numbers have no gaps; a rolled-back post
+    gives its number back."""
+    ReceiptSequence.objects.get_or_create(school=school, year=year)
+    sequence = ReceiptSequence.objects.select_for_update().get(school=school, year=year)
+    sequence.last += 1
+    sequence.save(update_fields=["last"])
+    return f"{year}-{sequence.last:06d}"
+
+
+@transaction.atomic
+def payment_post(*, term, student, amount, method: str, received_by, paid_at=None, reference: str = "") -> Payment:
+    amount = to_fen(amount)
+    if amount <= 0:
+        raise ValidationError(_("A payment must be more than 0.00 yuan."))
+    paid_at = paid_at or timezone.now()
+    payment = Payment(
+        term=term, student=student, amount=amount, method=method, paid_at=paid_at, reference=reference.strip(),
+        received_by=received_by, receipt_no=_next_receipt_no(school=term.school, year=term.start.year),
+    )  # fmt: skip
+    payment.full_clean()
+    payment.save()
+    return payment
+
+
+@transaction.atomic
+def refund_post(*, term, student, amount, reason: str, refunded_by, refunded_at=None) -> Refund:
+    amount = to_fen(amount)
+    if amount <= 0:
+        raise ValidationError(_("A refund must be more than 0.00 yuan."))
+    if not reason.strip():
+        raise ValidationError(_("Give the reason for the refund."))
+    refund = Refund(
+        term=term, student=student, amount=amount, reason=reason.strip(), refunded_by=refunded_by,
+        refunded_at=refunded_at or timezone.now(),
+        receipt_no=_next_receipt_no(school=term.school, year=term.start.year),
+    )  # fmt: skip
+    refund.full_clean()
+    refund.save()
+    return refund
+
+
+@dataclass
+class Statement:
+    charges: list
+    payments: list
+    refunds: list
+
+    @property
+    def charged(self):
+        return to_fen(sum((line.amount for line in self.charges), ZERO))
+
+    @property
+    def paid(self):
+        return to_fen(sum((p.amount for p in self.payments), ZERO))
+
+    @property
+    def refunded(self):
+        return to_fen(sum((r.amount for r in self.refunds), ZERO))
+
+    @property
+    def balance(self):
+        """What the family still owes (negative: money the school owes back)."""
+        return self.charged - self.paid + self.refunded
+
+
+def statement_for(*, student, term) -> Statement:
+    return Statement(
+        charges=list(
+            ChargeLine.objects.filter(student=student, term=term)
+            .select_related("standard")
+            .order_by("month", "created_at")
+        ),
+        payments=list(Payment.objects.filter(student=student, term=term).order_by("paid_at")),
+        refunds=list(Refund.objects.filter(student=student, term=term).order_by("refunded_at")),
+    )
+
+
+def arrears(*, term) -> list[tuple]:
+    """Children who owe money for ``term``: (student, charged, paid, refunded, owed), largest first.
+    Four queries whatever the number of children."""
+    from enrollment.models import Student
+
+    def totals(queryset):
+        return {
+            row["student_id"]: to_fen(row["total"])
+            for row in queryset.values("student_id").annotate(total=Sum("amount"))
+        }
+
+    charged = totals(ChargeLine.objects.filter(term=term))
+    paid = totals(Payment.objects.filter(term=term))
+    refunded = totals(Refund.objects.filter(term=term))
+    owed = {
+        sid: charged.get(sid, ZERO) - paid.get(sid, ZERO) + refunded.get(sid, ZERO)
+        for sid in set(charged) | set(paid) | set(refunded)
+    }
+    debtors = {sid: amount for sid, amount in owed.items() if amount > 0}
+    students = Student.objects.filter(pk__in=debtors).select_related("homeroom__grade").in_bulk()
+    rows = [
+        (students[sid], charged.get(sid, ZERO), paid.get(sid, ZERO), refunded.get(sid, ZERO), amount)
+        for sid, amount in debtors.items()
+    ]
+    return sorted(rows, key=lambda row: (-row[4], row[0].student_no))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("portal/children/<int:pk>/apply/", views.apply, name="apply"),
     path("portal/children/<int:pk>/agreement/", views.agreement, name="agreement"),
     path("portal/children/<int:pk>/leave/", views.leave, name="leave"),
+    path("portal/children/<int:pk>/bills/", views.bills, name="bills"),
     path(
         "portal/children/<int:pk>/incidents/<int:incident_pk>/acknowledge/",
         views.incident_acknowledge,

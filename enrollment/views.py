@@ -343,3 +343,17 @@ def incident_acknowledge(request, pk, incident_pk):
     acknowledge(incident=incident, guardian=guardian)
     messages.success(request, _("Thank you: the school sees that you have read the incident report."))
     return redirect("enrollment:portal_child", child.pk)
+
+
+@role_required(Role.GUARDIAN)
+def bills(request, pk):
+    """The child's statement for the term: charges with their inputs, payments, refunds, balance."""
+    from billing.services import statement_for
+
+    child = _child(request, pk)
+    term = _term(child)
+    return render(
+        request,
+        "enrollment/bills.html",
+        {"child": child, "term": term, "statement": statement_for(student=child, term=term)},
+    )

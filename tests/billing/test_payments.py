@@ -1,0 +1,131 @@
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.urls import reverse
+from django.utils import translation
+
+from billing.models import BillingRun, ChargeLine, FeeStandard, Payment
+from billing.services import arrears, payment_post, refund_post, statement_for
+from tests.enrollment.factories import StudentFactory, TermFactory, UserFactory
+
+D = Decimal
+
+
+@pytest.fixture
+def term(school):
+    return TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
+
+
+def _charge(term, student, amount):
+    standard, _ = FeeStandard.objects.get_or_create(
+        term=term, item="after_school", defaults={"mode": "monthly_half", "amount": D("120")}
+    )
+    run = BillingRun.objects.create(term=term, month=date(2026, 9, 1))
+    return ChargeLine.objects.create(
+        term=term,
+        student=student,
+        standard=standard,
+        month=date(2026, 9, 1),
+        kind="charge",
+        fee=D("120"),
+        workdays=22,
+        participation_days=11,
+        waiver_percent=D("0"),
+        amount=D(amount),
+        run=run,
+    )
+
+
+@pytest.mark.django_db
+def test_receipt_numbers_are_consecutive_per_school_year_across_payments_and_refunds(term, student_a, finance):
+    first = payment_post(term=term, student=student_a, amount=D("120.00"), method="cash", received_by=finance)
+    refund = refund_post(term=term, student=student_a, amount=D("60.00"), reason="半月退费", refunded_by=finance)
+    second = payment_post(term=term, student=student_a, amount="50.5", method="transfer", received_by=finance)
+    assert [first.receipt_no, refund.receipt_no, second.receipt_no] == ["2026-000001", "2026-000002", "2026-000003"]
+    assert second.amount == D("50.50")
+
+
+@pytest.mark.django_db
+def test_bad_amounts_are_refused_and_use_no_number(term, student_a, finance):
+    with translation.override("zh-hans"), pytest.raises(ValidationError, match="必须大于"):
+        payment_post(term=term, student=student_a, amount=D("0"), method="cash", received_by=finance)
+    with pytest.raises(TypeError):
+        payment_post(term=term, student=student_a, amount=12.5, method="cash", received_by=finance)
+    assert (
+        payment_post(term=term, student=student_a, amount=D("1"), method="cash", received_by=finance).receipt_no
+        == "2026-000001"
+    )
+
+
+@pytest.mark.django_db
+def test_statement_and_arrears_add_up_to_the_fen(term, student_a, student_b, finance):
+    _charge(term, student_a, "120.00")
+    _charge(term, student_b, "60.00")
+    payment_post(term=term, student=student_a, amount=D("100.00"), method="cash", received_by=finance)
+    payment_post(term=term, student=student_b, amount=D("60.00"), method="online", received_by=finance)
+
+    statement = statement_for(student=student_a, term=term)
+    rows = arrears(term=term)
+
+    assert (statement.charged, statement.paid, statement.balance) == (D("120.00"), D("100.00"), D("20.00"))
+    assert [(row[0], row[4]) for row in rows] == [(student_a, D("20.00"))]
+
+
+@pytest.mark.django_db
+def test_the_guardian_sees_only_their_own_childs_bills(client, term, guardian, student_a, student_b, finance):
+    _charge(term, student_a, "120.00")
+    payment_post(term=term, student=student_a, amount=D("120.00"), method="cash", received_by=finance)
+    client.force_login(guardian)
+    with translation.override("zh-hans"):
+        page = client.get(reverse("enrollment:bills", args=[student_a.pk]))
+    assert page.context["statement"].balance == D("0.00") and "2026-000001" in page.content.decode()
+    assert client.get(reverse("enrollment:bills", args=[student_b.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_finance_posts_a_payment_in_the_admin_and_cannot_edit_it(client, term, student_a, finance):
+    client.force_login(finance)
+    client.post(
+        "/admin/billing/payment/add/", {"term": term.pk, "student": student_a.pk, "amount": "120.00", "method": "cash"}
+    )
+    payment = Payment.objects.get()
+    assert payment.receipt_no == "2026-000001" and payment.received_by == finance
+    assert client.post(f"/admin/billing/payment/{payment.pk}/change/", {"amount": "1"}).status_code == 403
+    _charge(term, StudentFactory(homeroom=student_a.homeroom), "60.00")
+    assert "60.00" in client.get(reverse("admin:billing_arrears", args=[term.pk])).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter; SQLite serialises writers"
+)
+def test_two_concurrent_payments_get_distinct_consecutive_receipt_numbers(school):
+    from django.db import connections
+
+    term = TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
+    cashier = UserFactory(username="cashier")
+    students = [StudentFactory() for _ in range(2)]
+    barrier, numbers, errors = threading.Barrier(2), [], []
+
+    def post(student):
+        try:
+            barrier.wait()
+            numbers.append(
+                payment_post(term=term, student=student, amount=D("120"), method="cash", received_by=cashier).receipt_no
+            )
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(s,)) for s in students]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and sorted(numbers) == ["2026-000001", "2026-000002"]
