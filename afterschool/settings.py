@@ -195,8 +195,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# django-import-export: guardians and staff type free text; never let it become a formula.
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# django-import-export: guardians and staff type free text; never let it become a formula. Our
+# formats defuse text only (the library's own escaping would turn money into text).
+# (afterschool.export_formats.SafeExportFormats on every exporting admin).
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 

@@ -6,12 +6,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from import_export.admin import ExportMixin
 
+from afterschool.export_formats import SafeExportFormats
 from enrollment.models import Term
 from scheduling.calendar import UnknownHolidayYear
 
 from . import services
-from .models import BillingRun, ChargeLine, FeeStandard, Payment, Refund, Waiver
+from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, Refund, Waiver
+from .resources import ChargeLineResource, LedgerResource, PaymentResource, RefundResource, WaiverResource
 
 
 @admin.register(FeeStandard)
@@ -22,7 +25,8 @@ class FeeStandardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Waiver)
-class WaiverAdmin(admin.ModelAdmin):
+class WaiverAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
+    resource_classes = [WaiverResource]
     list_display = ("student", "term", "category", "status", "percent", "effective_from", "meeting_date", "approver")
     list_filter = ("term", "status", "category")
     list_select_related = ("student", "term")
@@ -36,7 +40,8 @@ class WaiverAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChargeLine)
-class ChargeLineAdmin(admin.ModelAdmin):
+class ChargeLineAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
+    resource_classes = [ChargeLineResource]
     list_display = (
         "month",
         "student",
@@ -114,7 +119,8 @@ class PostedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(PostedAdmin):
+class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+    resource_classes = [PaymentResource]
     list_display = ("receipt_no", "student", "term", "amount", "method", "paid_at", "received_by")
     list_filter = ("term", "method")
     list_select_related = ("student", "term", "received_by")
@@ -133,8 +139,27 @@ class PaymentAdmin(PostedAdmin):
     def get_urls(self):
         return [
             path("arrears/<int:term_id>/", self.admin_site.admin_view(self.arrears_view), name="billing_arrears"),
+            path(
+                "settlement/<int:term_id>/", self.admin_site.admin_view(self.settlement_view), name="billing_settlement"
+            ),
             *super().get_urls(),
         ]
+
+    def settlement_view(self, request, term_id):
+        """结余退还: who is owed a refund (withdrawals, half months, waivers) and how much."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        term = get_object_or_404(Term, pk=term_id)
+        rows = services.settlement_list(term=term)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refunds due, %(term)s") % {"term": term},
+            "rows": rows,
+            "total": sum((row[4] for row in rows), Decimal("0.00")),
+            "opts": self.model._meta,
+            "settlement": True,
+        }
+        return TemplateResponse(request, "admin/billing/arrears.html", context)
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]})
@@ -155,7 +180,8 @@ class PaymentAdmin(PostedAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(PostedAdmin):
+class RefundAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+    resource_classes = [RefundResource]
     list_display = ("receipt_no", "student", "term", "amount", "reason", "refunded_at", "refunded_by")
     list_filter = ("term",)
     list_select_related = ("student", "term", "refunded_by")
@@ -173,3 +199,17 @@ class RefundAdmin(PostedAdmin):
             refund.refunded_at,
             False,
         )
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+    resource_classes = [LedgerResource]
+    list_display = ("date", "voucher_no", "kind", "category", "amount", "description")
+    list_filter = ("kind", "category", "school")
+    date_hierarchy = "date"
+    search_fields = ("voucher_no", "description")
+    fields = ("school", "date", "kind", "category", "amount", "voucher_no", "description")
+
+    def save_model(self, request, obj, form, change):
+        obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

@@ -206,3 +206,51 @@ class Refund(models.Model):
 
     def __str__(self):
         return f"{self.receipt_no} {self.student} {self.amount}"
+
+
+class LedgerEntry(models.Model):
+    """专户台账: income and expenses of the special account, each with its voucher number."""
+
+    class Kind(models.TextChoices):
+        INCOME = "income", _("income")
+        EXPENSE = "expense", _("expense")
+
+    class Category(models.TextChoices):
+        FEES = "fees", _("service fees")
+        SUBSIDY = "subsidy", _("education bureau subsidy")
+        TEACHER_PAY = "teacher_pay", _("teacher remuneration")
+        EQUIPMENT = "equipment", _("equipment and consumables")
+        VENUE = "venue", _("venue maintenance")
+        UTILITIES = "utilities", _("utilities")
+        TRAINING = "training", _("training")
+        ADMINISTRATION = "administration", _("administration")
+
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("income or expense"), max_length=10, choices=Kind.choices)
+    category = models.CharField(_("category"), max_length=15, choices=Category.choices)
+    amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    voucher_no = models.CharField(_("voucher number"), max_length=30)
+    description = models.CharField(_("description"), max_length=200)
+    run = models.ForeignKey(
+        BillingRun, models.PROTECT, null=True, blank=True, related_name="ledger_entries", verbose_name=_("billing run")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("special-account ledger")
+        ordering = ["date", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "voucher_no"], name="ledger_voucher_unique"),
+            models.CheckConstraint(
+                condition=Q(category__in=["fees", "subsidy"], kind="income")
+                | (~Q(category__in=["fees", "subsidy"]) & Q(kind="expense")),
+                name="ledger_category_matches_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.voucher_no} {self.get_category_display()} {self.amount}"

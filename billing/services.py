@@ -16,7 +16,7 @@ from scheduling.calendar import HolidayCalendar
 from scheduling.models import GroupMembership
 
 from .fees import apply_waiver, monthly_half_rule_charge
-from .models import BillingRun, ChargeLine, FeeStandard, Payment, ReceiptSequence, Refund, Waiver
+from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, ReceiptSequence, Refund, Waiver
 from .money import to_fen
 
 ZERO = to_fen(0)
@@ -110,6 +110,15 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
                 )
             )  # fmt: skip
     ChargeLine.objects.bulk_create(lines)
+    total = to_fen(sum((line.amount for line in lines), ZERO))
+    if total != ZERO:
+        # The fee income of the month in the special-account ledger moves with the charges, so the
+        # ledger and the charge export always agree to the fen.
+        LedgerEntry.objects.create(
+            school_id=term.school_id, date=last, kind=LedgerEntry.Kind.INCOME, category=LedgerEntry.Category.FEES,
+            amount=total, voucher_no=f"FEE-{first:%Y%m}-{run.pk}", run=run, recorded_by=started_by,
+            description=_("Service fees %(month)s (billing run %(run)s)") % {"month": f"{first:%Y-%m}", "run": run.pk},
+        )  # fmt: skip
     run.charges = sum(1 for line in lines if line.kind == ChargeLine.Kind.CHARGE)
     run.adjustments = len(lines) - run.charges
     run.save(update_fields=["charges", "adjustments"])
@@ -223,3 +232,29 @@ def arrears(*, term) -> list[tuple]:
         for sid, amount in debtors.items()
     ]
     return sorted(rows, key=lambda row: (-row[4], row[0].student_no))
+
+
+def settlement_list(*, term) -> list[tuple]:
+    """结余退还: children the school owes money for ``term`` (paid more than charged — a withdrawal,
+    a half month, a waiver): (student, charged, paid, refunded, to refund). Four queries."""
+    from enrollment.models import Student
+
+    def totals(queryset):
+        return {
+            row["student_id"]: to_fen(row["total"])
+            for row in queryset.values("student_id").annotate(total=Sum("amount"))
+        }
+
+    charged = totals(ChargeLine.objects.filter(term=term))
+    paid = totals(Payment.objects.filter(term=term))
+    refunded = totals(Refund.objects.filter(term=term))
+    due = {
+        sid: paid.get(sid, ZERO) - refunded.get(sid, ZERO) - charged.get(sid, ZERO) for sid in set(paid) | set(refunded)
+    }
+    due = {sid: amount for sid, amount in due.items() if amount > 0}
+    students = Student.objects.filter(pk__in=due).select_related("homeroom__grade").in_bulk()
+    rows = [
+        (students[sid], charged.get(sid, ZERO), paid.get(sid, ZERO), refunded.get(sid, ZERO), amount)
+        for sid, amount in due.items()
+    ]
+    return sorted(rows, key=lambda row: row[0].student_no)

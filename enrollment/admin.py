@@ -18,6 +18,8 @@ from import_export.admin import ImportExportMixin
 from openpyxl import Workbook
 from simple_history.admin import SimpleHistoryAdmin
 
+from afterschool.export_formats import SafeExportFormats
+
 from . import roster, services, workflow
 from .forms import RosterConfirmImportForm, RosterImportForm
 from .models import (
@@ -202,7 +204,7 @@ class StudentGuardianInline(admin.TabularInline):
 
 
 @admin.register(Student)
-class StudentAdmin(ImportExportMixin, SimpleHistoryAdmin):
+class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [RosterResource]
     import_form_class = RosterImportForm
     confirm_form_class = RosterConfirmImportForm

@@ -96,3 +96,22 @@ def test_uploaded_files_are_served_to_the_admin_roles_only(client, settings, tmp
     response = client.get(url)
     assert response.status_code == 200 and b"".join(response.streaming_content) == b"%PDF-1.4 scan"
     assert client.get(reverse("protected_media", args=["../settings.py"])).status_code == 404
+
+
+def test_exports_defuse_formulas_in_text_but_keep_numbers():
+    from decimal import Decimal
+    from io import BytesIO
+
+    import tablib
+    from openpyxl import load_workbook
+
+    from afterschool.export_formats import SafeXLSX
+
+    data = tablib.Dataset(headers=["name", "amount"])
+    data.append(['=HYPERLINK("http://evil")', Decimal("-60.00")])
+    data.append(["王小明", Decimal("120.00")])
+
+    sheet = load_workbook(BytesIO(SafeXLSX().export_data(data))).active
+
+    assert [cell.value for cell in sheet[2]] == ['\'=HYPERLINK("http://evil")', -60]
+    assert sheet["B3"].value == 120 and sheet["B3"].data_type == "n"

@@ -6,11 +6,11 @@ from enrollment.roles import grant_role_permissions, model_permissions
 ROLE_PERMISSIONS = {
     "管理员": model_permissions("billing", ["view", "add", "change"], ["feestandard", "waiver"])
     + model_permissions("billing", ["view", "add"], ["billingrun"])
-    + model_permissions("billing", ["view"], ["chargeline", "payment", "refund"]),
+    + model_permissions("billing", ["view"], ["chargeline", "payment", "refund", "ledgerentry"]),
     "财务": model_permissions("billing", ["view", "add", "change"], ["feestandard", "waiver"])
     + model_permissions("billing", ["view", "add"], ["billingrun"])
     + model_permissions("billing", ["view"], ["chargeline"])
-    + model_permissions("billing", ["view", "add"], ["payment", "refund"]),
+    + model_permissions("billing", ["view", "add"], ["payment", "refund", "ledgerentry"]),
 }
 
 

@@ -129,3 +129,76 @@ def test_two_concurrent_payments_get_distinct_consecutive_receipt_numbers(school
         thread.join()
 
     assert errors == [] and sorted(numbers) == ["2026-000001", "2026-000002"]
+
+
+@pytest.mark.django_db
+def test_the_months_charge_export_adds_up_to_the_ledgers_fee_income(client, term, finance, homeroom_a):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from billing.models import LedgerEntry
+    from billing.services import billing_run
+    from enrollment.models import Application
+    from safety.models import RollCall, RollCallEntry
+    from scheduling.calendar import HolidayCalendar
+    from scheduling.models import GroupMembership, Session
+    from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+
+    FeeStandard.objects.create(term=term, item="after_school", mode="monthly_half", amount=D("120.00"))
+    group = ServiceGroupFactory(term=term)
+    slot = SlotFactory(group=group)
+    days = HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30))
+    sessions = Session.objects.bulk_create(
+        Session(
+            slot=slot,
+            group=group,
+            date=d,
+            start=slot.start,
+            end=slot.end,
+            activity=slot.activity,
+            room=slot.room,
+            teacher=finance,
+        )
+        for d in days
+    )
+    calls = RollCall.objects.bulk_create(RollCall(session=s, taken_by=finance) for s in sessions)
+    students = []
+    for attended in (22, 10, 11, 3):
+        student = StudentFactory(homeroom=homeroom_a)
+        Application.objects.create(
+            term=term, student=student, status="placed", emergency_name="外婆", emergency_mobile="13700000000"
+        )
+        GroupMembership.objects.create(group=group, student=student)
+        RollCallEntry.objects.bulk_create(
+            RollCallEntry(roll_call=c, student=student, status="present" if i < attended else "absent")
+            for i, c in enumerate(calls)
+        )
+        students.append(student)
+    billing_run(term=term, year=2026, month=9)
+    # A correction: the child with 11 days had one absence entered as present → an adjustment.
+    first = RollCallEntry.objects.filter(student=students[2], status="present").order_by("pk").first()
+    RollCallEntry.objects.filter(pk=first.pk).update(status="absent")
+    billing_run(term=term, year=2026, month=9)
+
+    client.force_login(finance)
+    form = client.get("/admin/billing/chargeline/export/").context["form"]
+    xlsx = next(str(v) for v, label in form.fields["format"].choices if str(label).lower() == "xlsx")
+    fields = {name: "on" for name in form.fields if name.startswith("chargelineresource_")}
+    response = client.post("/admin/billing/chargeline/export/", {"format": xlsx, **fields})
+    sheet = load_workbook(BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    amounts = [row[-1] for row in rows]
+
+    assert all(isinstance(a, (int, float)) for a in amounts), [(type(a), a) for a in amounts]  # numeric cells
+    exported = sum(D(str(a)) for a in amounts)
+    ledger = sum(LedgerEntry.objects.filter(category="fees", date__month=9).values_list("amount", flat=True))
+    assert exported == ledger == D("300.00")  # 120 + 60 + 120 − 60 (adjusted) + 60
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["guardian", "homeroom_teacher", "service_teacher", "gate_guard"])
+@pytest.mark.parametrize("model", ["chargeline", "payment", "refund", "waiver", "ledgerentry"])
+def test_every_export_is_403_for_guardians_and_teachers(client, request, persona, model):
+    client.force_login(request.getfixturevalue(persona))
+    assert client.get(f"/admin/billing/{model}/export/").status_code == 403

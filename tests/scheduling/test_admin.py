@@ -116,7 +116,7 @@ def test_duty_roster_list_flags_days_without_a_roster(client, admin_user, term):
 
 def test_teachers_cannot_open_the_scheduling_admin(client, homeroom_teacher, term):
     client.force_login(homeroom_teacher)
-    assert client.get(reverse("admin:scheduling_week")).status_code == 302
+    assert client.get(reverse("admin:scheduling_week")).status_code == 403
 
 
 def test_a_duty_day_page_lists_that_days_groups_and_teachers(client, admin_user, term):
