@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from enrollment.models.participation import upload_path
+
 from .money import MONEY_FIELD, RATE_FIELD
 
 
@@ -69,6 +71,10 @@ class Waiver(models.Model):
     term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="waivers", verbose_name=_("term"))
     student = models.ForeignKey("enrollment.Student", models.PROTECT, related_name="waivers", verbose_name=_("student"))
     category = models.CharField(_("category"), max_length=15, choices=Category.choices)
+    evidence = models.FileField(_("evidence"), upload_to=upload_path, blank=True)
+    requested_by = models.ForeignKey(
+        "enrollment.Guardian", models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("requested by")
+    )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED)
     percent = models.DecimalField(_("waived percent"), **RATE_FIELD, null=True, blank=True)
     effective_from = models.DateField(_("effective from"), null=True, blank=True)

@@ -258,3 +258,20 @@ def settlement_list(*, term) -> list[tuple]:
         for sid, amount in due.items()
     ]
     return sorted(rows, key=lambda row: row[0].student_no)
+
+
+@transaction.atomic
+def waiver_request(*, term, student, guardian, category: str, evidence) -> Waiver:
+    """A guardian asks for a hardship waiver with evidence; the school decides in the admin."""
+    waiver = Waiver.objects.select_for_update().filter(term=term, student=student).first()
+    if waiver is not None and waiver.status != Waiver.Status.REQUESTED:
+        raise ValidationError(_("The school has already decided on this term's waiver request."))
+    waiver = waiver or Waiver(term=term, student=student)
+    waiver.category, waiver.requested_by = category, guardian
+    if evidence:
+        waiver.evidence = evidence
+    if not waiver.evidence:
+        raise ValidationError({"evidence": _("Attach the evidence (a photo or a PDF of the certificate).")})
+    waiver.full_clean()
+    waiver.save()
+    return waiver

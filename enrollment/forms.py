@@ -205,3 +205,17 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["applications"].choices = [(str(pk), str(pk)) for pk in application_ids]
         self.fields["leave"].choices = [(str(pk), str(pk)) for pk in leave_ids]
+
+
+class WaiverRequestForm(forms.Form):
+    category = forms.ChoiceField(label=_("category"), choices=())
+    evidence = forms.FileField(label=_("evidence (photo or PDF)"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from billing.models import Waiver
+
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = Waiver.Category.choices
+
+    def clean_evidence(self):
+        return clean_upload(self.cleaned_data.get("evidence"))

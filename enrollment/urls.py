@@ -11,6 +11,7 @@ urlpatterns = [
     path("portal/children/<int:pk>/agreement/", views.agreement, name="agreement"),
     path("portal/children/<int:pk>/leave/", views.leave, name="leave"),
     path("portal/children/<int:pk>/bills/", views.bills, name="bills"),
+    path("portal/children/<int:pk>/waiver/", views.waiver, name="waiver"),
     path(
         "portal/children/<int:pk>/incidents/<int:incident_pk>/acknowledge/",
         views.incident_acknowledge,

@@ -18,6 +18,7 @@ from .forms import (
     ReviewForm,
     SignForm,
     SurveyForm,
+    WaiverRequestForm,
     WithdrawForm,
 )
 from .models import Application, ApplicationEvent, NoticeRead, Notification, ParentNotice
@@ -357,3 +358,24 @@ def bills(request, pk):
         "enrollment/bills.html",
         {"child": child, "term": term, "statement": statement_for(student=child, term=term)},
     )
+
+
+@role_required(Role.GUARDIAN)
+def waiver(request, pk):
+    """困难减免: the guardian asks with evidence; the school decides."""
+    from billing.models import Waiver
+    from billing.services import waiver_request
+
+    guardian, child = _guardian(request), _child(request, pk)
+    term = _term(child)
+    existing = Waiver.objects.filter(term=term, student=child).first()
+    form = WaiverRequestForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            waiver_request(term=term, student=child, guardian=guardian, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The waiver request is sent to the school."))
+            return redirect("enrollment:waiver", child.pk)
+    return render(request, "enrollment/waiver.html", {"child": child, "term": term, "form": form, "existing": existing})

@@ -202,3 +202,32 @@ def test_the_months_charge_export_adds_up_to_the_ledgers_fee_income(client, term
 def test_every_export_is_403_for_guardians_and_teachers(client, request, persona, model):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(f"/admin/billing/{model}/export/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_guardian_asks_for_a_waiver_with_evidence_and_only_for_their_child(
+    client, guardian, student_a, student_b, school
+):
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from billing.models import Waiver
+
+    today = timezone.localdate()
+    TermFactory(school=school, start=today - timedelta(days=10), end=today + timedelta(days=90))
+    client.force_login(guardian)
+    url = reverse("enrollment:waiver", args=[student_a.pk])
+
+    with translation.override("zh-hans"):
+        refused = client.post(url, {"category": "dibao"})
+    assert "请上传证明材料" in refused.content.decode() and not Waiver.objects.exists()
+
+    client.post(url, {"category": "dibao", "evidence": SimpleUploadedFile("低保证.pdf", b"%PDF-1.4")})
+    waiver = Waiver.objects.get()
+    assert (waiver.student, waiver.status, waiver.requested_by) == (student_a, "requested", guardian.guardian)
+    assert "低保证" not in waiver.evidence.name
+    assert client.get(reverse("enrollment:waiver", args=[student_b.pk])).status_code == 404
+    bad = client.post(url, {"category": "dibao", "evidence": SimpleUploadedFile("x.exe", b"MZ")})
+    assert bad.status_code == 200 and Waiver.objects.get().evidence.name.endswith(".pdf")
