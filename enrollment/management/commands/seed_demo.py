@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
+from billing.demo import seed_billing
 from enrollment.demo import seed_participation
 from enrollment.models import Grade, Guardian, Homeroom, School, StaffProfile, Student, StudentGuardian, Term, User
 from enrollment.roles import Role
@@ -219,6 +220,8 @@ class Command(BaseCommand):
             f"Scheduling: {scheduling['groups']} service groups; sessions created {scheduling['sessions'].created}, "
             f"already there {Session.objects.filter(group__term=term).count() - scheduling['sessions'].created}."
         )
+        billing = seed_billing(term=term, rng=random.Random(20260903))
+        self.stdout.write(f"Billing: {billing}")
         self._print_logins(school, plan)
 
     def _users(self, rows, password) -> dict[str, User]:
