@@ -1,8 +1,10 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -142,8 +144,57 @@ class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
             path(
                 "settlement/<int:term_id>/", self.admin_site.admin_view(self.settlement_view), name="billing_settlement"
             ),
+            path(
+                "statement/<int:term_id>/",
+                self.admin_site.admin_view(self.statement_import_view),
+                name="billing_statement_import",
+            ),
             *super().get_urls(),
         ]
+
+    def statement_import_view(self, request, term_id):
+        """Import a bank statement: preview every row, post only when all rows are good."""
+        from django.core import signing
+
+        from .statement_import import read_statement
+
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        term = get_object_or_404(Term, pk=term_id)
+        rows, problem, token = [], "", ""
+        if request.method == "POST" and request.POST.get("token"):
+            try:
+                data, name = signing.loads(request.POST["token"], salt="statement", max_age=3600)
+            except signing.BadSignature:
+                raise PermissionDenied from None
+            rows, problem = read_statement(data=bytes.fromhex(data), file_name=name, term=term)
+            if not problem and rows and not any(r.error for r in rows):
+                with transaction.atomic():
+                    for row in rows:
+                        services.payment_post(
+                            term=term, student=row.student, amount=row.amount, method=Payment.Method.TRANSFER,
+                            received_by=request.user, reference=row.reference,
+                        )  # fmt: skip
+                self.message_user(request, _("%(count)s transfers posted.") % {"count": len(rows)})
+                return redirect("admin:billing_payment_changelist")
+        elif request.method == "POST" and request.FILES.get("statement"):
+            upload = request.FILES["statement"]
+            if upload.size > settings.UPLOAD_MAX_BYTES:
+                problem = _("The file is too large.")
+            else:
+                data = upload.read()
+                rows, problem = read_statement(data=data, file_name=upload.name, term=term)
+                token = signing.dumps((data.hex(), upload.name), salt="statement")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import a bank statement, %(term)s") % {"term": term},
+            "rows": rows,
+            "problem": problem,
+            "ready": bool(rows) and not problem and not any(r.error for r in rows),
+            "token": token,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/statement_import.html", context)
 
     def settlement_view(self, request, term_id):
         """结余退还: who is owed a refund (withdrawals, half months, waivers) and how much."""

@@ -231,3 +231,27 @@ def test_a_guardian_asks_for_a_waiver_with_evidence_and_only_for_their_child(
     assert client.get(reverse("enrollment:waiver", args=[student_b.pk])).status_code == 404
     bad = client.post(url, {"category": "dibao", "evidence": SimpleUploadedFile("x.exe", b"MZ")})
     assert bad.status_code == 200 and Waiver.objects.get().evidence.name.endswith(".pdf")
+
+
+@pytest.mark.django_db
+def test_a_bank_statement_is_previewed_then_posted_once(client, term, student_a, student_b, finance):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(finance)
+    url = reverse("admin:billing_statement_import", args=[term.pk])
+    good = f'学号,金额,流水号\n{student_a.student_no},120.00,B001\n{student_b.student_no},"1,060.5",B002\n'.encode()
+    bad = f"学号,金额,流水号\n{student_a.student_no},120.00,B001\n999999,60,B003\n".encode()
+
+    with translation.override("zh-hans"):
+        preview = client.post(url, {"statement": SimpleUploadedFile("bank.csv", bad)})
+    assert "没有学号为 999999 的学生" in preview.content.decode() and not preview.context["ready"]
+    assert not Payment.objects.exists()
+
+    preview = client.post(url, {"statement": SimpleUploadedFile("bank.csv", good)})
+    assert preview.context["ready"] and not Payment.objects.exists()  # a preview posts nothing
+    client.post(url, {"token": preview.context["token"]})
+    assert sorted(Payment.objects.values_list("reference", "amount")) == [("B001", D("120.00")), ("B002", D("1060.50"))]
+
+    again = client.post(url, {"statement": SimpleUploadedFile("bank.csv", good)})
+    assert not again.context["ready"] and Payment.objects.count() == 2  # already imported references are refused
+    assert client.post(url, {"token": "forged"}).status_code == 403

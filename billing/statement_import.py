@@ -1,0 +1,74 @@
+"""Bank-statement import: a CSV or XLSX file of transfers, matched to children by 学号.
+
+Every row is checked first; the preview shows each row's child or its problem, and nothing is
+posted while any row is bad. A bank reference already imported is refused, so importing the same
+statement twice posts nothing twice.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import tablib
+from django.utils.translation import gettext as _
+
+from enrollment.models import Student
+from enrollment.roster import cell_text
+
+from .models import Payment
+from .money import to_fen
+
+COL_STUDENT_NO, COL_AMOUNT, COL_REFERENCE = "学号", "金额", "流水号"
+COLUMNS = [COL_STUDENT_NO, COL_AMOUNT, COL_REFERENCE]
+
+
+@dataclass
+class StatementRow:
+    number: int
+    student_no: str
+    amount: Decimal | None
+    reference: str
+    student: Student | None
+    error: str
+
+
+def read_statement(*, data: bytes, file_name: str, term) -> tuple[list[StatementRow], str]:
+    """Parse and check a statement; returns (rows, a message for the whole file or "")."""
+    kind = "xlsx" if file_name.lower().endswith(".xlsx") else "csv"
+    try:
+        if kind == "xlsx":
+            dataset = tablib.Dataset().load(data, format="xlsx")
+        else:
+            dataset = tablib.Dataset().load(data.decode("utf-8-sig"), format="csv")
+    except Exception:  # noqa: BLE001 - any unreadable file gets the same plain answer
+        return [], _("The file could not be read: use the CSV (UTF-8) or XLSX the bank exports.")
+    missing = [c for c in COLUMNS if c not in (dataset.headers or [])]
+    if missing:
+        return [], _("The file lacks the column(s) %(columns)s.") % {"columns": "、".join(missing)}
+    raw = [
+        (index, cell_text(row[COL_STUDENT_NO]), cell_text(row[COL_AMOUNT]), cell_text(row[COL_REFERENCE]))
+        for index, row in enumerate(dataset.dict, start=1)
+        if any(cell_text(v) for v in row.values())
+    ]
+    students = {s.student_no: s for s in Student.objects.filter(school=term.school, student_no__in=[r[1] for r in raw])}
+    known_refs = set(
+        Payment.objects.filter(reference__in=[r[3] for r in raw if r[3]]).values_list("reference", flat=True)
+    )
+    rows, seen = [], set()
+    for number, student_no, amount_text, reference in raw:
+        error, amount = "", None
+        try:
+            amount = to_fen(Decimal(amount_text.replace(",", "")))
+        except (InvalidOperation, ValueError):
+            error = _("“%(value)s” is not an amount.") % {"value": amount_text}
+        if not error and amount <= 0:
+            error = _("The amount must be more than 0.00.")
+        student = students.get(student_no)
+        if not error and student is None:
+            error = _("No student with 学号 %(no)s.") % {"no": student_no}
+        if not error and not reference:
+            error = _("The bank reference (流水号) is empty.")
+        if not error and (reference in known_refs or reference in seen):
+            error = _("Reference %(ref)s was already imported.") % {"ref": reference}
+        seen.add(reference)
+        rows.append(StatementRow(number, student_no, amount, reference, student, error))
+    return rows, ""
