@@ -1,12 +1,14 @@
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
@@ -19,15 +21,58 @@ from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, R
 from .resources import ChargeLineResource, LedgerResource, PaymentResource, RefundResource, WaiverResource
 
 
+def staff_school_id(request):
+    """The school of the finance or admin user; None for an IT superuser without a staff record."""
+    from enrollment.models import StaffProfile
+
+    profile = StaffProfile.objects.filter(user=request.user).only("school_id").first()
+    if profile is None and not request.user.is_superuser:
+        raise PermissionDenied
+    return profile.school_id if profile else None
+
+
+def school_terms(request):
+    school_id = staff_school_id(request)
+    return Term.objects.filter(school_id=school_id) if school_id else Term.objects.all()
+
+
+class SchoolScoped:
+    """Billing lists, exports and forms show the user's own school only."""
+
+    school_path = "term__school_id"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        school_id = staff_school_id(request)
+        return queryset.filter(**{self.school_path: school_id}) if school_id else queryset
+
+    def get_export_queryset(self, request):
+        return self.get_queryset(request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        school_id = staff_school_id(request)
+        if school_id and db_field.name == "term":
+            kwargs["queryset"] = Term.objects.filter(school_id=school_id)
+        if school_id and db_field.name == "student":
+            from enrollment.models import Student
+
+            kwargs["queryset"] = Student.objects.filter(school_id=school_id)
+        if school_id and db_field.name == "school":
+            from enrollment.models import School
+
+            kwargs["queryset"] = School.objects.filter(pk=school_id)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(FeeStandard)
-class FeeStandardAdmin(admin.ModelAdmin):
+class FeeStandardAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("term", "item", "mode", "amount", "approval")
     list_filter = ("term", "mode")
     list_select_related = ("term",)
 
 
 @admin.register(Waiver)
-class WaiverAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
+class WaiverAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelAdmin):
     resource_classes = [WaiverResource]
     list_display = ("student", "term", "category", "status", "percent", "effective_from", "meeting_date", "approver")
     list_filter = ("term", "status", "category")
@@ -42,7 +87,7 @@ class WaiverAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(ChargeLine)
-class ChargeLineAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
+class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelAdmin):
     resource_classes = [ChargeLineResource]
     list_display = (
         "month",
@@ -69,7 +114,7 @@ class ChargeLineAdmin(SafeExportFormats, ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(BillingRun)
-class BillingRunAdmin(admin.ModelAdmin):
+class BillingRunAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("term", "month", "at", "started_by", "charges", "adjustments")
     list_filter = ("term",)
     list_select_related = ("term", "started_by")
@@ -91,6 +136,9 @@ class BillingRunAdmin(admin.ModelAdmin):
         except UnknownHolidayYear as exc:
             self.message_user(request, exc.message, messages.ERROR)
             return
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
         obj.pk, obj.at, obj._state.adding = run.pk, run.at, False
         self.message_user(
             request,
@@ -98,7 +146,7 @@ class BillingRunAdmin(admin.ModelAdmin):
             % {"charges": run.charges, "adjustments": run.adjustments},
         )
 
-    @admin.action(description=_("Run the selected months again"), permissions=["view"])
+    @admin.action(description=_("Run the selected months again"), permissions=["add"])
     def run_again(self, request, queryset):
         from .services import billing_run
 
@@ -121,7 +169,7 @@ class PostedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
     resource_classes = [PaymentResource]
     list_display = ("receipt_no", "student", "term", "amount", "method", "paid_at", "received_by")
     list_filter = ("term", "method")
@@ -160,7 +208,7 @@ class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
 
         if not self.has_add_permission(request):
             raise PermissionDenied
-        term = get_object_or_404(Term, pk=term_id)
+        term = get_object_or_404(school_terms(request), pk=term_id)
         rows, problem, token = [], "", ""
         if request.method == "POST" and request.POST.get("token"):
             try:
@@ -200,7 +248,7 @@ class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
         """结余退还: who is owed a refund (withdrawals, half months, waivers) and how much."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        term = get_object_or_404(Term, pk=term_id)
+        term = get_object_or_404(school_terms(request), pk=term_id)
         rows = services.settlement_list(term=term)
         context = {
             **self.admin_site.each_context(request),
@@ -213,12 +261,13 @@ class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
         return TemplateResponse(request, "admin/billing/arrears.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]})
+        terms = school_terms(request).order_by("-start")[:3]
+        return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
 
     def arrears_view(self, request, term_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        term = get_object_or_404(Term, pk=term_id)
+        term = get_object_or_404(school_terms(request), pk=term_id)
         rows = services.arrears(term=term)
         context = {
             **self.admin_site.each_context(request),
@@ -231,7 +280,7 @@ class PaymentAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+class RefundAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
     resource_classes = [RefundResource]
     list_display = ("receipt_no", "student", "term", "amount", "reason", "refunded_at", "refunded_by")
     list_filter = ("term",)
@@ -253,7 +302,8 @@ class RefundAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
+class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
+    school_path = "school_id"
     resource_classes = [LedgerResource]
     list_display = ("date", "voucher_no", "kind", "category", "amount", "description")
     list_filter = ("kind", "category", "school")
@@ -261,6 +311,42 @@ class LedgerEntryAdmin(SafeExportFormats, ExportMixin, PostedAdmin):
     search_fields = ("voucher_no", "description")
     fields = ("school", "date", "kind", "category", "amount", "voucher_no", "description")
 
+    change_list_template = "admin/billing/ledgerentry/change_list.html"
+
     def save_model(self, request, obj, form, change):
         obj.recorded_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path("month/", self.admin_site.admin_view(self.month_view), name="billing_ledger_month"),
+            *super().get_urls(),
+        ]
+
+    def month_view(self, request):
+        """每月收支: a month's income and expenses of the special account, for the disclosure."""
+        import calendar
+        import re
+
+        from enrollment.models import School
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        today = timezone.localdate()
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})", request.GET.get("month", ""))
+        year, month = (int(match.group(1)), int(match.group(2))) if match else (today.year, today.month)
+        if not 1 <= month <= 12:
+            year, month = today.year, today.month
+        school_id = staff_school_id(request)
+        school = School.objects.filter(pk=school_id).first() if school_id else School.objects.first()
+        first = date(year, month, 1)
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        totals = services.ledger_totals(school=school, first=first, last=last) if school else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Income and expenses, %(month)s") % {"month": f"{year}-{month:02d}"},
+            "totals": totals,
+            "month": f"{year}-{month:02d}",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/ledger_month.html", context)

@@ -1,6 +1,7 @@
 """Billing: fee standards, hardship waivers and the monthly charge lines."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +97,16 @@ class Waiver(models.Model):
     def __str__(self):
         return f"{self.student} {self.get_category_display()}"
 
+    def clean(self):
+        if self.status == self.Status.APPROVED:
+            missing = [
+                str(self._meta.get_field(name).verbose_name)
+                for name in ("percent", "effective_from", "meeting_date", "approver")
+                if getattr(self, name) in (None, "")
+            ]
+            if missing:
+                raise ValidationError(_("An approved waiver needs: %(fields)s.") % {"fields": "、".join(missing)})
+
 
 class ChargeLine(models.Model):
     """One charge for a child, item and month, with every input kept so anyone can recompute it.
@@ -170,13 +181,14 @@ class Payment(models.Model):
         TRANSFER = "transfer", _("bank transfer")
         ONLINE = "online", _("online payment")
 
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
     term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="payments", verbose_name=_("term"))
     student = models.ForeignKey(
         "enrollment.Student", models.PROTECT, related_name="payments", verbose_name=_("student")
     )
     amount = models.DecimalField(_("amount"), **MONEY_FIELD)
     method = models.CharField(_("method"), max_length=10, choices=Method.choices)
-    receipt_no = models.CharField(_("receipt number"), max_length=20, unique=True)
+    receipt_no = models.CharField(_("receipt number"), max_length=20)
     paid_at = models.DateTimeField(_("paid at"))
     reference = models.CharField(_("bank reference"), max_length=50, blank=True)
     received_by = models.ForeignKey(
@@ -187,7 +199,10 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-paid_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(fields=["school", "receipt_no"], name="payment_receipt_unique_in_school"),
+        ]
 
     def __str__(self):
         return f"{self.receipt_no} {self.student} {self.amount}"
@@ -196,10 +211,11 @@ class Payment(models.Model):
 class Refund(models.Model):
     """结余退还 and other refunds, numbered from the same receipt sequence."""
 
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
     term = models.ForeignKey("enrollment.Term", models.PROTECT, related_name="refunds", verbose_name=_("term"))
     student = models.ForeignKey("enrollment.Student", models.PROTECT, related_name="refunds", verbose_name=_("student"))
     amount = models.DecimalField(_("amount"), **MONEY_FIELD)
-    receipt_no = models.CharField(_("receipt number"), max_length=20, unique=True)
+    receipt_no = models.CharField(_("receipt number"), max_length=20)
     reason = models.CharField(_("reason"), max_length=200)
     refunded_at = models.DateTimeField(_("refunded at"))
     refunded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("by"))
@@ -208,7 +224,10 @@ class Refund(models.Model):
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         ordering = ["-refunded_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(fields=["school", "receipt_no"], name="refund_receipt_unique_in_school"),
+        ]
 
     def __str__(self):
         return f"{self.receipt_no} {self.student} {self.amount}"

@@ -4,6 +4,7 @@ import calendar as _stdlib_calendar
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -37,6 +38,8 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
     first, last = date(year, month, 1), date(year, month, _stdlib_calendar.monthrange(year, month)[1])
     if last < term.start or first > term.end:
         raise ValidationError(_("%(month)s is outside %(term)s.") % {"month": f"{year}-{month:02d}", "term": term})
+    # One run per term at a time: a second one waits here and then sees the first one's lines.
+    term.__class__.objects.select_for_update().filter(pk=term.pk).first()
     holiday_calendar = holiday_calendar or HolidayCalendar()
     workdays = set(holiday_calendar.workdays(first, last))  # raises UnknownHolidayYear, never guesses
     standards = [
@@ -44,8 +47,11 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
         for s in FeeStandard.objects.filter(term=term)
         if s.mode in (FeeStandard.Mode.MONTHLY_HALF, FeeStandard.Mode.TERM_FLAT)
     ]
+    # Placed children, and children withdrawn after the month began (they pay for what they used).
     placed = set(
-        Application.objects.filter(term=term, status=Application.Status.PLACED).values_list("student_id", flat=True)
+        Application.objects.filter(term=term)
+        .filter(Q(status=Application.Status.PLACED) | Q(status=Application.Status.WITHDRAWN, withdrawn_on__gt=first))
+        .values_list("student_id", flat=True)
     )
     # Children who took part at some point of the month (left after its first day, or not at all).
     members = set(
@@ -75,6 +81,13 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
         .annotate(total=Sum("amount"))
     }
 
+    # A flat term fee is charged once, in the first month billed for the child.
+    flat_charged = set(
+        ChargeLine.objects.filter(term=term, standard__mode=FeeStandard.Mode.TERM_FLAT)
+        .exclude(month=first)
+        .values_list("student_id", "standard_id")
+        .distinct()
+    )
     run = BillingRun.objects.create(term=term, month=first, started_by=started_by)
     lines = []
     for student_id in sorted(members | {s for s, _std in charged}):
@@ -93,9 +106,10 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
                     ),
                     percent,
                 )
-            else:  # TERM_FLAT: the whole term's fee in the term's first month
-                is_first_month = (first.year, first.month) == (term.start.year, term.start.month)
-                expected = apply_waiver(standard.amount, percent) if is_first_month else ZERO
+            elif (student_id, standard.pk) in flat_charged:
+                expected = ZERO  # TERM_FLAT, already charged in an earlier month
+            else:  # TERM_FLAT: the whole term's fee, once
+                expected = apply_waiver(standard.amount, percent)
             before = charged.get((student_id, standard.pk))
             if before is None and expected == ZERO:
                 continue
@@ -128,6 +142,11 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
 # -- payments, refunds, balances ----------------------------------------------------------------
 
 
+def school_year(day: date) -> int:
+    """The school year a date belongs to, named by the year it starts in (September)."""
+    return day.year if day.month >= 8 else day.year - 1
+
+
 def _next_receipt_no(*, school, year: int) -> str:
     """Take the school year's next receipt number inside the caller's transaction. The sequence
     row is locked, so concurrent posts queue and the numbers have no gaps; a rolled-back post
@@ -144,10 +163,13 @@ def payment_post(*, term, student, amount, method: str, received_by, paid_at=Non
     amount = to_fen(amount)
     if amount <= 0:
         raise ValidationError(_("A payment must be more than 0.00 yuan."))
+    if student.school_id != term.school_id:
+        raise ValidationError(_("The student is not at this term's school."))
     paid_at = paid_at or timezone.now()
     payment = Payment(
-        term=term, student=student, amount=amount, method=method, paid_at=paid_at, reference=reference.strip(),
-        received_by=received_by, receipt_no=_next_receipt_no(school=term.school, year=term.start.year),
+        school_id=term.school_id, term=term, student=student, amount=amount, method=method, paid_at=paid_at,
+        reference=reference.strip(), received_by=received_by,
+        receipt_no=_next_receipt_no(school=term.school, year=school_year(term.start)),
     )  # fmt: skip
     payment.full_clean()
     payment.save()
@@ -159,12 +181,14 @@ def refund_post(*, term, student, amount, reason: str, refunded_by, refunded_at=
     amount = to_fen(amount)
     if amount <= 0:
         raise ValidationError(_("A refund must be more than 0.00 yuan."))
+    if student.school_id != term.school_id:
+        raise ValidationError(_("The student is not at this term's school."))
     if not reason.strip():
         raise ValidationError(_("Give the reason for the refund."))
     refund = Refund(
-        term=term, student=student, amount=amount, reason=reason.strip(), refunded_by=refunded_by,
-        refunded_at=refunded_at or timezone.now(),
-        receipt_no=_next_receipt_no(school=term.school, year=term.start.year),
+        school_id=term.school_id, term=term, student=student, amount=amount, reason=reason.strip(),
+        refunded_by=refunded_by, refunded_at=refunded_at or timezone.now(),
+        receipt_no=_next_receipt_no(school=term.school, year=school_year(term.start)),
     )  # fmt: skip
     refund.full_clean()
     refund.save()
@@ -275,3 +299,44 @@ def waiver_request(*, term, student, guardian, category: str, evidence) -> Waive
     waiver.full_clean()
     waiver.save()
     return waiver
+
+
+@dataclass
+class LedgerTotals:
+    income: dict  # category label → amount
+    expenses: dict
+    waived: Decimal
+    opening: Decimal
+
+    @property
+    def total_income(self):
+        return to_fen(sum(self.income.values(), ZERO))
+
+    @property
+    def total_expenses(self):
+        return to_fen(sum(self.expenses.values(), ZERO))
+
+    @property
+    def closing(self):
+        return self.opening + self.total_income - self.total_expenses
+
+
+def ledger_totals(*, school, first: date, last: date) -> LedgerTotals:
+    """Income and expenses of the special account between two dates, with the balance carried in
+    and the waivers granted (what the monthly 收支公示 and the term-end 收支清单 show)."""
+    entries = LedgerEntry.objects.filter(school=school)
+    before = entries.filter(date__lt=first).values("kind").annotate(total=Sum("amount"))
+    carried = {row["kind"]: to_fen(row["total"]) for row in before}
+    opening = carried.get(LedgerEntry.Kind.INCOME, ZERO) - carried.get(LedgerEntry.Kind.EXPENSE, ZERO)
+    income, expenses = {}, {}
+    for row in entries.filter(date__gte=first, date__lte=last).values("kind", "category").annotate(total=Sum("amount")):
+        label = str(LedgerEntry.Category(row["category"]).label)
+        (income if row["kind"] == LedgerEntry.Kind.INCOME else expenses)[label] = to_fen(row["total"])
+    # Waived amounts: the full fee of the waived lines minus what was charged.
+    waived = ZERO
+    for line in ChargeLine.objects.filter(
+        term__school=school, month__gte=first.replace(day=1), month__lte=last
+    ).exclude(waiver_percent=0):
+        full = monthly_half_rule_charge(line.fee, line.participation_days, line.workdays)
+        waived += full - line.amount if line.kind == ChargeLine.Kind.CHARGE else ZERO
+    return LedgerTotals(income=income, expenses=expenses, waived=to_fen(waived), opening=opening)

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 
 from billing.models import ChargeLine, FeeStandard, Waiver
 from billing.services import billing_run
@@ -153,9 +154,8 @@ def test_the_run_reads_with_a_fixed_number_of_queries(setup, children, django_as
     assert ChargeLine.objects.count() == children
 
 
-READS = (
-    10  # term, workday notices, standards, placed, members, attendance, waivers, existing lines, run update, savepoint
-)
+# Reads, locks, the savepoint and the run's update: the same for 5 and for 40 children.
+READS = 12
 
 
 def test_the_command_and_an_unknown_year(setup):
@@ -187,3 +187,95 @@ def test_finance_runs_a_month_in_the_admin_and_nobody_edits_lines(client, financ
 def test_teachers_and_guardians_cannot_open_billing(client, request, persona):
     client.force_login(request.getfixturevalue(persona))
     assert client.get("/admin/billing/chargeline/").status_code == 403
+
+
+def test_the_months_ledger_totals_feed_the_disclosure(client, setup, finance):
+    from billing.models import LedgerEntry
+    from billing.services import ledger_totals
+
+    full, waived = _child(setup, 22), _child(setup, 22)
+    Waiver.objects.create(
+        term=setup["term"],
+        student=waived,
+        category="dibao",
+        status="approved",
+        percent=D("50"),
+        effective_from=date(2026, 9, 1),
+    )
+    billing_run(term=setup["term"], year=2026, month=9)
+    school = setup["term"].school
+    LedgerEntry.objects.create(
+        school=school,
+        date=date(2026, 9, 30),
+        kind="expense",
+        category="teacher_pay",
+        amount=D("100.00"),
+        voucher_no="PZ-001",
+        description="9月课后服务劳务费",
+    )
+    LedgerEntry.objects.create(
+        school=school,
+        date=date(2026, 8, 31),
+        kind="income",
+        category="subsidy",
+        amount=D("50.00"),
+        voucher_no="PZ-000",
+        description="上月结转补助",
+    )
+
+    totals = ledger_totals(school=school, first=date(2026, 9, 1), last=date(2026, 9, 30))
+
+    assert (totals.opening, totals.total_income, totals.total_expenses, totals.waived) == (
+        D("50.00"),
+        D("180.00"),
+        D("100.00"),
+        D("60.00"),
+    )
+    assert totals.closing == D("130.00") and full.pk
+    client.force_login(finance)
+    page = client.get(reverse("admin:billing_ledger_month"), {"month": "2026-09"})
+    assert page.context["totals"].closing == D("130.00")
+    assert client.get(reverse("admin:billing_ledger_month"), {"month": "2026-13"}).status_code == 200
+
+
+def test_a_child_withdrawn_mid_month_pays_for_the_month_used(setup):
+    child = _child(setup, 15)
+    billing_run(term=setup["term"], year=2026, month=9)
+    Application.objects.filter(student=child).update(status="withdrawn", withdrawn_on=date(2026, 9, 22))
+    GroupMembership.objects.filter(student=child).update(left_on=date(2026, 9, 22))
+
+    again = billing_run(term=setup["term"], year=2026, month=9)
+    october = billing_run(term=setup["term"], year=2026, month=10)
+
+    assert (again.charges, again.adjustments) == (0, 0) and _amounts(setup["term"])[child.pk] == D("120.00")
+    assert (october.charges, october.adjustments) == (0, 0)
+
+
+def test_a_flat_term_fee_is_charged_once_in_the_first_month_a_child_is_billed(setup):
+    flat = FeeStandard.objects.create(term=setup["term"], item="lunch", mode="term_flat", amount=D("300.00"))
+    child = _child(setup, 11)
+    billing_run(term=setup["term"], year=2026, month=9)
+    billing_run(term=setup["term"], year=2026, month=10)
+    late = _child(setup, 0)  # placed in October
+    billing_run(term=setup["term"], year=2026, month=10)
+
+    lines = ChargeLine.objects.filter(standard=flat)
+    assert sorted((line.student_id, str(line.month), line.amount) for line in lines) == sorted(
+        [(child.pk, "2026-09-01", D("300.00")), (late.pk, "2026-10-01", D("300.00"))]
+    )
+
+
+def test_an_approved_waiver_needs_its_decision_details(setup):
+    from django.core.exceptions import ValidationError
+
+    waiver = Waiver(term=setup["term"], student=_child(setup, 1), category="dibao", status="approved", percent=D("100"))
+    with pytest.raises(ValidationError, match="effective|生效"):
+        waiver.full_clean()
+
+
+def test_a_bad_month_is_a_message_not_a_failure(client, finance, setup):
+    client.force_login(finance)
+    response = client.post(
+        "/admin/billing/billingrun/add/", {"term": setup["term"].pk, "month": "2025-01-01"}, follow=True
+    )
+    assert response.status_code == 200 and "不在" in response.content.decode()

@@ -255,3 +255,24 @@ def test_a_bank_statement_is_previewed_then_posted_once(client, term, student_a,
     again = client.post(url, {"statement": SimpleUploadedFile("bank.csv", good)})
     assert not again.context["ready"] and Payment.objects.count() == 2  # already imported references are refused
     assert client.post(url, {"token": "forged"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_two_schools_number_their_receipts_separately_and_see_only_their_own(client, term, student_a, finance):
+    from tests.enrollment.factories import HomeroomFactory, SchoolFactory, StaffProfileFactory
+
+    other = SchoolFactory(name="别的学校")
+    other_term = TermFactory(school=other, start=date(2026, 9, 1), end=date(2027, 1, 22))
+    other_child = StudentFactory(homeroom=HomeroomFactory(grade__school=other))
+    other_finance = UserFactory(username="other_finance", roles=["财务"], is_staff=True)
+    StaffProfileFactory(user=other_finance, school=other)
+
+    mine = payment_post(term=term, student=student_a, amount=D("1"), method="cash", received_by=finance)
+    theirs = payment_post(term=other_term, student=other_child, amount=D("1"), method="cash", received_by=other_finance)
+    assert mine.receipt_no == theirs.receipt_no == "2026-000001"
+    with pytest.raises(ValidationError):
+        payment_post(term=term, student=other_child, amount=D("1"), method="cash", received_by=finance)
+
+    client.force_login(other_finance)
+    assert list(client.get("/admin/billing/payment/").context["cl"].result_list) == [theirs]
+    assert client.get(reverse("admin:billing_arrears", args=[term.pk])).status_code == 404

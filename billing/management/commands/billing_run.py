@@ -1,5 +1,6 @@
 import re
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.services import billing_run
@@ -26,4 +27,6 @@ class Command(BaseCommand):
             run = billing_run(term=found, year=int(match.group(1)), month=int(match.group(2)))
         except UnknownHolidayYear as exc:
             raise CommandError(exc.message) from None
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"{found} {month}: {run.charges} new charges, {run.adjustments} adjustments.")
