@@ -279,3 +279,35 @@ def test_a_bad_month_is_a_message_not_a_failure(client, finance, setup):
         "/admin/billing/billingrun/add/", {"term": setup["term"].pk, "month": "2025-01-01"}, follow=True
     )
     assert response.status_code == 200 and "不在" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter; SQLite serialises writers"
+)
+def test_two_runs_of_the_same_month_at_once_charge_once(setup):
+    import threading
+
+    from django.db import connections
+
+    for attended in (11, 10, 22):
+        _child(setup, attended)
+    barrier, errors = threading.Barrier(2), []
+
+    def run():
+        try:
+            barrier.wait()
+            billing_run(term=setup["term"], year=2026, month=9)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and ChargeLine.objects.count() == 3
+    assert sum(ChargeLine.objects.values_list("amount", flat=True)) == D("300.00")
