@@ -246,37 +246,29 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
 
     def settlement_view(self, request, term_id):
         """结余退还: who is owed a refund (withdrawals, half months, waivers) and how much."""
+        return self._balances_page(request, term_id, services.settlement_list, _("Refunds due, %(term)s"), True)
+
+    def arrears_view(self, request, term_id):
+        return self._balances_page(request, term_id, services.arrears, _("Arrears, %(term)s"), False)
+
+    def _balances_page(self, request, term_id, rows_for, title, settlement):
         if not self.has_view_permission(request):
             raise PermissionDenied
         term = get_object_or_404(school_terms(request), pk=term_id)
-        rows = services.settlement_list(term=term)
+        rows = rows_for(term=term)
         context = {
             **self.admin_site.each_context(request),
-            "title": _("Refunds due, %(term)s") % {"term": term},
+            "title": title % {"term": term},
             "rows": rows,
             "total": sum((row[4] for row in rows), Decimal("0.00")),
             "opts": self.model._meta,
-            "settlement": True,
+            "settlement": settlement,
         }
         return TemplateResponse(request, "admin/billing/arrears.html", context)
 
     def changelist_view(self, request, extra_context=None):
         terms = school_terms(request).order_by("-start")[:3]
         return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
-
-    def arrears_view(self, request, term_id):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        term = get_object_or_404(school_terms(request), pk=term_id)
-        rows = services.arrears(term=term)
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Arrears, %(term)s") % {"term": term},
-            "rows": rows,
-            "total": sum((row[4] for row in rows), Decimal("0.00")),
-            "opts": self.model._meta,
-        }
-        return TemplateResponse(request, "admin/billing/arrears.html", context)
 
 
 @admin.register(Refund)

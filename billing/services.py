@@ -231,9 +231,9 @@ def statement_for(*, student, term) -> Statement:
     )
 
 
-def arrears(*, term) -> list[tuple]:
-    """Children who owe money for ``term``: (student, charged, paid, refunded, owed), largest first.
-    Four queries whatever the number of children."""
+def _balances(term) -> list[tuple]:
+    """Every child with money movements in ``term``: (student, charged, paid, refunded, owed),
+    owed being negative when the school owes the family. Four queries."""
     from enrollment.models import Student
 
     def totals(queryset):
@@ -245,42 +245,25 @@ def arrears(*, term) -> list[tuple]:
     charged = totals(ChargeLine.objects.filter(term=term))
     paid = totals(Payment.objects.filter(term=term))
     refunded = totals(Refund.objects.filter(term=term))
-    owed = {
-        sid: charged.get(sid, ZERO) - paid.get(sid, ZERO) + refunded.get(sid, ZERO)
-        for sid in set(charged) | set(paid) | set(refunded)
-    }
-    debtors = {sid: amount for sid, amount in owed.items() if amount > 0}
-    students = Student.objects.filter(pk__in=debtors).select_related("homeroom__grade").in_bulk()
-    rows = [
-        (students[sid], charged.get(sid, ZERO), paid.get(sid, ZERO), refunded.get(sid, ZERO), amount)
-        for sid, amount in debtors.items()
-    ]
+    ids = set(charged) | set(paid) | set(refunded)
+    students = Student.objects.filter(pk__in=ids).select_related("homeroom__grade").in_bulk()
+    rows = []
+    for sid in ids:
+        c, p, r = charged.get(sid, ZERO), paid.get(sid, ZERO), refunded.get(sid, ZERO)
+        rows.append((students[sid], c, p, r, c - p + r))
+    return rows
+
+
+def arrears(*, term) -> list[tuple]:
+    """Children who owe money for ``term``: (student, charged, paid, refunded, owed), largest first."""
+    rows = [row for row in _balances(term) if row[4] > 0]
     return sorted(rows, key=lambda row: (-row[4], row[0].student_no))
 
 
 def settlement_list(*, term) -> list[tuple]:
     """结余退还: children the school owes money for ``term`` (paid more than charged — a withdrawal,
-    a half month, a waiver): (student, charged, paid, refunded, to refund). Four queries."""
-    from enrollment.models import Student
-
-    def totals(queryset):
-        return {
-            row["student_id"]: to_fen(row["total"])
-            for row in queryset.values("student_id").annotate(total=Sum("amount"))
-        }
-
-    charged = totals(ChargeLine.objects.filter(term=term))
-    paid = totals(Payment.objects.filter(term=term))
-    refunded = totals(Refund.objects.filter(term=term))
-    due = {
-        sid: paid.get(sid, ZERO) - refunded.get(sid, ZERO) - charged.get(sid, ZERO) for sid in set(paid) | set(refunded)
-    }
-    due = {sid: amount for sid, amount in due.items() if amount > 0}
-    students = Student.objects.filter(pk__in=due).select_related("homeroom__grade").in_bulk()
-    rows = [
-        (students[sid], charged.get(sid, ZERO), paid.get(sid, ZERO), refunded.get(sid, ZERO), amount)
-        for sid, amount in due.items()
-    ]
+    a half month, a waiver): (student, charged, paid, refunded, to refund)."""
+    rows = [(*row[:4], -row[4]) for row in _balances(term) if row[4] < 0]
     return sorted(rows, key=lambda row: row[0].student_no)
 
 

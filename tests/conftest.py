@@ -111,3 +111,22 @@ def other_guardian(student_b):
         student=student_b, guardian=GuardianFactory(user=user, name="李大山", mobile="13933334444")
     )
     return link.guardian.user
+
+
+@pytest.fixture
+def open_term(school):
+    """A term running now, with its application window open."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.enrollment.factories import TermFactory
+
+    today = timezone.localdate()
+    return TermFactory(
+        school=school,
+        start=today - timedelta(days=20),
+        end=today + timedelta(days=100),
+        application_opens=today - timedelta(days=10),
+        application_closes=today + timedelta(days=10),
+    )

@@ -1,6 +1,5 @@
 import csv
 import io
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -8,23 +7,17 @@ from django.utils import timezone
 
 from enrollment import workflow
 from enrollment.models import AgreementSignature, AgreementText, Application, InvitationCode, SurveyResponse
-from tests.enrollment.factories import GuardianFactory, StudentFactory, StudentGuardianFactory, TermFactory
+from tests.enrollment.factories import GuardianFactory, StudentFactory, StudentGuardianFactory
 
 pytestmark = pytest.mark.django_db
 FIELDS = {"emergency_name": "外婆", "emergency_mobile": "13700000000"}
 
 
 @pytest.fixture
-def term(school):
-    today = timezone.localdate()
-    return TermFactory(
-        school=school,
-        start=today - timedelta(days=20),
-        end=today + timedelta(days=100),
-        application_opens=today - timedelta(days=10),
-        application_closes=today + timedelta(days=10),
-        survey_open=True,
-    )
+def term(open_term):
+    open_term.survey_open = True
+    open_term.save(update_fields=["survey_open"])
+    return open_term
 
 
 def _applications(term, homeroom, count):

@@ -10,22 +10,15 @@ from django.utils import timezone
 
 from enrollment import workflow
 from enrollment.models import AgreementSignature, AgreementText, Application, LeaveRequest, User
-from tests.enrollment.factories import GuardianFactory, StudentGuardianFactory, TermFactory, UserFactory
+from tests.enrollment.factories import GuardianFactory, StudentGuardianFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 FIELDS = {"emergency_name": "外婆", "emergency_mobile": "13700000000"}
 
 
 @pytest.fixture
-def term(school):
-    today = timezone.localdate()
-    return TermFactory(
-        school=school,
-        start=today - timedelta(days=20),
-        end=today + timedelta(days=100),
-        application_opens=today - timedelta(days=10),
-        application_closes=today + timedelta(days=10),
-    )
+def term(open_term):
+    return open_term
 
 
 @pytest.fixture

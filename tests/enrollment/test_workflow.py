@@ -14,7 +14,7 @@ from enrollment.models import (
     Notification,
 )
 from scheduling.models import GroupMembership, ServiceSettings
-from tests.enrollment.factories import PASSWORD, GuardianFactory, StudentGuardianFactory, TermFactory, UserFactory
+from tests.enrollment.factories import PASSWORD, GuardianFactory, StudentGuardianFactory, UserFactory
 from tests.scheduling.factories import ActivityFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,15 +28,8 @@ def chinese():
 
 
 @pytest.fixture
-def term(school):
-    today = timezone.localdate()
-    return TermFactory(
-        school=school,
-        start=today - timedelta(days=20),
-        end=today + timedelta(days=100),
-        application_opens=today - timedelta(days=10),
-        application_closes=today + timedelta(days=10),
-    )
+def term(open_term):
+    return open_term
 
 
 FIELDS = {"emergency_name": "外婆", "emergency_mobile": "13700000000"}
