@@ -62,9 +62,9 @@ def desktop(browser):
 def screenshot():
     ARTIFACTS.mkdir(exist_ok=True)
 
-    def take(page, name):
+    def take(page, name, full_page=True):
         path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -110,6 +110,7 @@ def test_roll_call_for_45_release_with_codes_and_the_board_shows_who_awaits_pick
     teacher.get_by_role("button", name="结束今天的服务").click()
     teacher.get_by_text("不能结束今天的服务").wait_for()
     screenshot(teacher, "phone390-dismissal")
+    screenshot(teacher, "phone390-dismissal-top", full_page=False)
 
     # The duty board shows the 42 children still awaiting pickup (43 on site, 1 released).
     board = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
