@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -64,6 +65,22 @@ class SchoolScoped:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+def xlsx_response(filename, headers, rows):
+    """A one-sheet workbook; Decimal cells stay numbers, text is defused against formulas."""
+    import tablib
+
+    from afterschool.export_formats import SafeXLSX
+
+    data = tablib.Dataset(headers=[str(h) for h in headers])
+    for row in rows:
+        data.append(row)
+    response = HttpResponse(
+        SafeXLSX().export_data(data), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f"attachment; filename={filename}"
+    return response
+
+
 @admin.register(FeeStandard)
 class FeeStandardAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("term", "item", "mode", "amount", "approval")
@@ -103,8 +120,43 @@ class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelA
     list_select_related = ("student", "standard__term")
     search_fields = ("student__name", "student__student_no")
 
+    change_list_template = "admin/billing/chargeline/change_list.html"
+
     def has_add_permission(self, request):
         return False  # lines come from the billing run
+
+    def get_urls(self):
+        return [
+            path(
+                "by-class/<int:term_id>/", self.admin_site.admin_view(self.by_class_view), name="billing_fees_by_class"
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        terms = school_terms(request).order_by("-start")[:3]
+        return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
+
+    def by_class_view(self, request, term_id):
+        """Fees by grade, class and month (xlsx): one query, sums of the stored lines."""
+        from django.db.models import Count, Sum
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        term = get_object_or_404(school_terms(request), pk=term_id)
+        totals = (
+            ChargeLine.objects.filter(term=term)
+            .values("student__homeroom__grade__number", "student__homeroom__number", "month")
+            .annotate(children=Count("student", distinct=True), amount=Sum("amount"))
+            .order_by("student__homeroom__grade__number", "student__homeroom__number", "month")
+        )
+        headers = [_("grade"), _("class number"), _("month"), _("students"), _("amount")]
+        rows = [
+            [t["student__homeroom__grade__number"], t["student__homeroom__number"], t["month"].strftime("%Y-%m"),
+             t["children"], services.to_fen(t["amount"])]
+            for t in totals
+        ]  # fmt: skip
+        return xlsx_response(f"fees-by-class-{term.pk}.xlsx", headers, rows)
 
     def has_change_permission(self, request, obj=None):
         return False  # never overwritten: a correction is an adjustment line
@@ -256,6 +308,11 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             raise PermissionDenied
         term = get_object_or_404(school_terms(request), pk=term_id)
         rows = rows_for(term=term)
+        if request.GET.get("format") == "xlsx":
+            headers = [_("student number"), _("name"), _("homeroom class"), _("charged"), _("paid"), _("refunded")]
+            headers.append(_("to refund") if settlement else _("owed"))
+            table = [[s.student_no, s.name, str(s.homeroom), c, p, r, d] for s, c, p, r, d in rows]
+            return xlsx_response(f"{'refunds-due' if settlement else 'arrears'}-{term.pk}.xlsx", headers, table)
         context = {
             **self.admin_site.each_context(request),
             "title": title % {"term": term},

@@ -276,3 +276,27 @@ def test_two_schools_number_their_receipts_separately_and_see_only_their_own(cli
     client.force_login(other_finance)
     assert list(client.get("/admin/billing/payment/").context["cl"].result_list) == [theirs]
     assert client.get(reverse("admin:billing_arrears", args=[term.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_arrears_refunds_due_and_fees_by_class_download_as_numeric_excel(client, term, student_a, student_b, finance):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    _charge(term, student_a, "120.00")
+    _charge(term, student_b, "60.00")
+    payment_post(term=term, student=student_b, amount=D("100.00"), method="cash", received_by=finance)
+    client.force_login(finance)
+
+    def sheet(url):
+        response = client.get(url, {"format": "xlsx"})
+        return list(load_workbook(BytesIO(response.content)).active.iter_rows(values_only=True))
+
+    arrears_rows = sheet(reverse("admin:billing_arrears", args=[term.pk]))
+    refunds_rows = sheet(reverse("admin:billing_settlement", args=[term.pk]))
+    by_class = sheet(reverse("admin:billing_fees_by_class", args=[term.pk]))
+
+    assert arrears_rows[1][0] == student_a.student_no and arrears_rows[1][-1] == 120
+    assert refunds_rows[1][0] == student_b.student_no and refunds_rows[1][-1] == 40
+    assert by_class[1:] == [(3, 1, "2026-09", 1, 120), (3, 2, "2026-09", 1, 60)]
