@@ -15,6 +15,7 @@ from import_export.admin import ExportMixin
 
 from afterschool.export_formats import SafeExportFormats
 from enrollment.models import Term
+from enrollment.selectors import staff_profile_for
 from scheduling.calendar import UnknownHolidayYear
 
 from . import services
@@ -24,9 +25,7 @@ from .resources import ChargeLineResource, LedgerResource, PaymentResource, Refu
 
 def staff_school_id(request):
     """The school of the finance or admin user; None for an IT superuser without a staff record."""
-    from enrollment.models import StaffProfile
-
-    profile = StaffProfile.objects.filter(user=request.user).only("school_id").first()
+    profile = staff_profile_for(user=request.user)
     if profile is None and not request.user.is_superuser:
         raise PermissionDenied
     return profile.school_id if profile else None

@@ -11,6 +11,14 @@ from .models import Application, School, mobile_validator
 from .models.participation import id_last4_validator
 
 
+def check_size(upload, message):
+    """Refuse an upload above UPLOAD_MAX_BYTES with ``message`` (takes %(size)s and %(limit)s in MB)."""
+    if upload.size > settings.UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(
+            message % {"size": round(upload.size / 1048576, 1), "limit": round(settings.UPLOAD_MAX_BYTES / 1048576, 1)}
+        )
+
+
 class LoginForm(AuthenticationForm):
     username = forms.CharField(
         label=_("User name or mobile number"),
@@ -28,11 +36,7 @@ class RosterImportForm(ImportForm):
 
     def clean_import_file(self):
         upload = self.cleaned_data["import_file"]
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(
-                _("The file is %(size)s MB; at most %(limit)s MB can be imported.")
-                % {"size": round(upload.size / 1048576, 1), "limit": round(settings.UPLOAD_MAX_BYTES / 1048576, 1)}
-            )
+        check_size(upload, _("The file is %(size)s MB; at most %(limit)s MB can be imported."))
         return upload
 
     def __init__(self, *args, **kwargs):
@@ -56,11 +60,7 @@ def clean_upload(upload):
     if not upload:
         return upload
     FileExtensionValidator(EVIDENCE_EXTENSIONS)(upload)
-    if upload.size > settings.UPLOAD_MAX_BYTES:
-        raise forms.ValidationError(
-            _("The file is %(size)s MB; at most %(limit)s MB can be uploaded.")
-            % {"size": round(upload.size / 1048576, 1), "limit": round(settings.UPLOAD_MAX_BYTES / 1048576, 1)}
-        )
+    check_size(upload, _("The file is %(size)s MB; at most %(limit)s MB can be uploaded."))
     return upload
 
 

@@ -156,3 +156,10 @@ def survey_totals(term) -> SurveyTable:
     if rows:
         rows.append((str(_("total")), [sum(values) for values in zip(*(r[1] for r in rows), strict=True)]))
     return SurveyTable(columns=columns, rows=rows)
+
+
+def staff_profile_for(*, user):
+    """The staff record (with its school) of ``user``, or None."""
+    from .models import StaffProfile
+
+    return StaffProfile.objects.filter(user=user).select_related("school").first()

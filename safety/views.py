@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.models import Homeroom, StaffProfile
+from enrollment.models import Homeroom
 from enrollment.permissions import role_required
 from enrollment.roles import Role, has_role
+from enrollment.selectors import staff_profile_for
 from scheduling.models import Activity, ServiceGroup
 from scheduling.services import settings_for
 
@@ -34,7 +35,7 @@ from .models import (
 
 def _school(request):
     """The school of the member of staff logged in: every safety list is cut to it."""
-    profile = StaffProfile.objects.filter(user=request.user).select_related("school").first()
+    profile = staff_profile_for(user=request.user)
     if profile is None:
         raise PermissionDenied
     return profile.school
@@ -118,13 +119,9 @@ def follow_ups(request):
 
 @role_required(Role.DUTY_LEADER, Role.ADMIN)
 def duty_board(request):
-    profile = StaffProfile.objects.filter(user=request.user).select_related("school").first()
-    if profile is None:
-        raise PermissionDenied
-    rules = settings_for(profile.school)
-    rows = selectors.duty_board(
-        school_id=profile.school_id, day=timezone.localdate(), due_minutes=rules.roll_call_due_minutes
-    )
+    school = _school(request)
+    rules = settings_for(school)
+    rows = selectors.duty_board(school_id=school.pk, day=timezone.localdate(), due_minutes=rules.roll_call_due_minutes)
     template = "safety/board_rows.html" if request.headers.get("HX-Request") else "safety/board.html"
     return render(request, template, {"rows": rows, "now": timezone.localtime(), "states": Attendance.choices})
 
