@@ -112,10 +112,13 @@ class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelA
         "kind",
         "participation_days",
         "workdays",
+        "periods",
+        "settled",
         "waiver_percent",
+        "waived",
         "amount",
     )
-    list_filter = ("term", "month", "kind")
+    list_filter = ("term", "month", "kind", "settled")
     list_select_related = ("student", "standard__term")
     search_fields = ("student__name", "student__student_no")
 

@@ -52,6 +52,17 @@ class FeeStandard(models.Model):
     def __str__(self):
         return f"{self.term} {self.get_item_display()} {self.amount}"
 
+    def clean(self):
+        if self.mode == self.Mode.DAILY_PREPAID and not self.prepaid_days:
+            raise ValidationError({"prepaid_days": _("A prepaid daily rate needs the number of days paid ahead.")})
+        if self.mode != self.Mode.DAILY_PREPAID and self.prepaid_days:
+            raise ValidationError({"prepaid_days": _("Only a prepaid daily rate has prepaid days.")})
+
+    @property
+    def once_a_term(self) -> bool:
+        """Charged once for the term (and settled on withdrawal), not month by month."""
+        return self.mode != self.Mode.MONTHLY_HALF
+
 
 class Waiver(models.Model):
     """困难减免: a hardship waiver asked for by the guardian and decided by the school."""
@@ -110,7 +121,20 @@ class Waiver(models.Model):
 
 class ChargeLine(models.Model):
     """One charge for a child, item and month, with every input kept so anyone can recompute it.
-    Lines are never changed: a correction is a further ADJUSTMENT line."""
+    Lines are never changed: a correction is a further ADJUSTMENT line.
+
+    What the inputs mean, by the standard's mode (``fees.py`` holds the formulas):
+
+    - monthly, half-month rule: the month's fee for ``participation_days`` attended of the month's
+      ``workdays`` statutory working days;
+    - per term flat, and per period a day (``fee`` × ``periods``): the whole fee once (days 0); when
+      ``settled`` (withdrawal), pro rata for the ``participation_days`` service days the child was
+      enrolled of the term's ``workdays`` service days;
+    - daily rate, prepaid: ``fee`` × ``participation_days``, the prepaid days, once; when
+      ``settled`` (withdrawal or term end), the days actually attended.
+
+    The waiver is applied last; ``waived`` is what it took off. The lines of a child, item and
+    month add up to what is due for that month."""
 
     class Kind(models.TextChoices):
         CHARGE = "charge", _("charge")
@@ -127,7 +151,10 @@ class ChargeLine(models.Model):
     workdays = models.PositiveSmallIntegerField(_("statutory working days"))
     participation_days = models.PositiveSmallIntegerField(_("participation days"))
     waiver_percent = models.DecimalField(_("waived percent"), **RATE_FIELD)
+    periods = models.PositiveSmallIntegerField(_("periods a day"), default=1)
+    settled = models.BooleanField(_("settled by participation"), default=False)
     amount = models.DecimalField(_("amount"), **MONEY_FIELD)
+    waived = models.DecimalField(_("waived amount"), **MONEY_FIELD, default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     run = models.ForeignKey("BillingRun", models.PROTECT, related_name="lines", verbose_name=_("billing run"))
 

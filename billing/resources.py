@@ -30,8 +30,11 @@ class ChargeLineResource(_Export):
     kind = Field(attribute="get_kind_display", column_name=_("kind"))
     workdays = Field(attribute="workdays", column_name=_("statutory working days"))
     days = Field(attribute="participation_days", column_name=_("participation days"))
+    periods = Field(attribute="periods", column_name=_("periods a day"))
+    settled = Field(column_name=_("settled by participation"))
     fee = _money("fee", _("fee"))
     waiver = _money("waiver_percent", _("waived percent"))
+    waived = _money("waived", _("waived amount"))
     amount = _money("amount", _("amount"))
 
     class Meta:
@@ -46,13 +49,19 @@ class ChargeLineResource(_Export):
             "kind",
             "workdays",
             "days",
+            "periods",
+            "settled",
             "fee",
             "waiver",
+            "waived",
             "amount",
         )
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("student__homeroom__grade", "standard").order_by("month", "student__student_no")
+
+    def dehydrate_settled(self, line):
+        return str(_("yes")) if line.settled else ""
 
 
 class PaymentResource(_Export):

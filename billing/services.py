@@ -3,12 +3,13 @@
 import calendar as _stdlib_calendar
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from enrollment.models import Application
 from scheduling.calendar import HolidayCalendar
 from scheduling.models import GroupMembership
 
-from .fees import apply_waiver, monthly_half_rule_charge
+from .fees import apply_waiver, daily_prepaid_settlement, monthly_half_rule_charge, term_flat_settlement
 from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, ReceiptSequence, Refund, Waiver
 from .money import to_fen
 
@@ -24,103 +25,221 @@ ZERO = to_fen(0)
 ATTENDED = ("present", "late")  # safety.models.Attendance values that count as participation
 
 
+# Which choice on the application makes a child take part in a fee item.
+ITEM_SLOTS = {
+    FeeStandard.Item.AFTER_SCHOOL: "slot_after_school",
+    FeeStandard.Item.EARLY_ARRIVAL: "slot_early",
+    FeeStandard.Item.LUNCH: "slot_midday",
+    FeeStandard.Item.EVENING: "slot_evening",
+}
+
+
+@dataclass(frozen=True)
+class _Due:
+    """What a child owes for one item: the inputs and the result (before and after the waiver)."""
+
+    gross: Decimal
+    workdays: int
+    participation_days: int
+    periods: int = 1
+    settled: bool = False
+
+
+@dataclass
+class _RunInputs:
+    """Everything a run reads, fetched with a fixed number of queries."""
+
+    first: date
+    last: date
+    month_workdays: int
+    members: set  # children served at some point of the month
+    chosen: dict  # student id → the items the family chose
+    exits: dict  # student id → first day without service, for withdrawn children
+    month_days: dict  # student id → days attended this month (statutory working days)
+    term_days: dict  # student id → days attended in the term up to the month's end
+    periods: dict  # student id → periods a day in the timetable
+    waivers: dict  # student id → waived percent
+    term: object
+    holiday_calendar: HolidayCalendar
+
+    @cached_property
+    def service_days(self) -> list:
+        """The term's service days, for pro-rata settlement: read only when a child leaves (the
+        whole term's calendar must be known then)."""
+        from scheduling.calendar import service_days
+
+        return service_days(self.term, holiday_calendar=self.holiday_calendar)
+
+
+def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
+    from safety.models import RollCallEntry
+    from scheduling.models import TimetableSlot
+
+    modes = {s.mode for s in standards}
+    month_workdays = set(holiday_calendar.workdays(first, last))  # raises UnknownHolidayYear, never guesses
+    slot_fields = list(ITEM_SLOTS.values())
+    chosen, exits, placed = {}, {}, set()
+    applications = Application.objects.filter(
+        term=term, status__in=[Application.Status.PLACED, Application.Status.WITHDRAWN]
+    ).values_list("student_id", "status", "withdrawn_on", *slot_fields)
+    for student_id, status, withdrawn_on, *slots in applications:
+        chosen[student_id] = {item for item, on in zip(ITEM_SLOTS, slots, strict=True) if on}
+        if status == Application.Status.WITHDRAWN:
+            if withdrawn_on is None:
+                continue  # withdrawn before being placed: never served
+            exits[student_id] = withdrawn_on
+            if withdrawn_on <= first:
+                continue  # left before the month
+        placed.add(student_id)
+    memberships = list(
+        GroupMembership.objects.filter(group__term=term, student_id__in=placed)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=first))
+        .values_list("student_id", "group_id")
+    )
+    attended = RollCallEntry.objects.filter(roll_call__session__group__term=term, status__in=ATTENDED)
+    month_days = defaultdict(set)
+    for student_id, day in (
+        attended.filter(roll_call__session__date__gte=first, roll_call__session__date__lte=last)
+        .values_list("student_id", "roll_call__session__date")
+        .distinct()
+    ):
+        if day in month_workdays:
+            month_days[student_id].add(day)
+    term_days = {}
+    if FeeStandard.Mode.DAILY_PREPAID in modes:
+        counted = holiday_calendar.workdays(term.start, min(last, term.end))
+        term_days = dict(
+            attended.filter(roll_call__session__date__in=counted)
+            .values("student_id")
+            .annotate(days=Count("roll_call__session__date", distinct=True))
+            .values_list("student_id", "days")
+        )
+    periods = {}
+    if FeeStandard.Mode.PER_PERIOD_DAY in modes:
+        per_group = defaultdict(lambda: defaultdict(int))
+        for group_id, weekday, count in (
+            TimetableSlot.objects.filter(group__term=term).values("group_id", "weekday").annotate(n=Count("pk"))
+        ).values_list("group_id", "weekday", "n"):
+            per_group[group_id][weekday] = count
+        per_student = defaultdict(lambda: defaultdict(int))
+        for student_id, group_id in memberships:
+            for weekday, count in per_group[group_id].items():
+                per_student[student_id][weekday] += count
+        periods = {sid: max(days.values(), default=0) for sid, days in per_student.items()}
+    return _RunInputs(
+        first=first,
+        last=last,
+        month_workdays=len(month_workdays),
+        members={student_id for student_id, _group in memberships},
+        chosen=chosen,
+        exits=exits,
+        month_days={sid: len(days) for sid, days in month_days.items()},
+        term_days=term_days,
+        periods=periods,
+        waivers=dict(
+            Waiver.objects.filter(term=term, status=Waiver.Status.APPROVED, effective_from__lte=last).values_list(
+                "student_id", "percent"
+            )
+        ),
+        term=term,
+        holiday_calendar=holiday_calendar,
+    )
+
+
+def _due(standard, student_id, inputs: _RunInputs, *, charged_before: bool) -> _Due | None:
+    """What ``student_id`` owes for ``standard`` in the term up to the end of the month (for a
+    once-a-term item) or for the month (monthly item); None when nothing is due."""
+    Mode = FeeStandard.Mode
+    if standard.item not in inputs.chosen.get(student_id, ()):
+        return None  # the family did not choose this service
+    active = student_id in inputs.members
+    if standard.mode == Mode.MONTHLY_HALF:
+        if not active:
+            return None
+        days = inputs.month_days.get(student_id, 0)
+        gross = monthly_half_rule_charge(
+            standard.amount, days, inputs.month_workdays, exactly_half_is_full=standard.exactly_half_is_full
+        )
+        return _Due(gross, inputs.month_workdays, days)
+    if not (active or charged_before):
+        return None
+    exit_day = inputs.exits.get(student_id)
+    left = exit_day is not None and exit_day <= inputs.last + timedelta(days=1)
+    if standard.mode == Mode.DAILY_PREPAID:
+        served = inputs.term_days.get(student_id, 0)
+        if left or inputs.last >= standard.term.end:  # withdrawal, or the term's last month
+            charge, _refund = daily_prepaid_settlement(standard.amount, standard.prepaid_days, served)
+            return _Due(charge, standard.prepaid_days, served, settled=True)
+        return _Due(to_fen(standard.amount * standard.prepaid_days), standard.prepaid_days, standard.prepaid_days)
+    periods = max(inputs.periods.get(student_id, 1), 1) if standard.mode == Mode.PER_PERIOD_DAY else 1
+    fee = to_fen(standard.amount * periods)
+    if left and inputs.service_days:
+        total = len(inputs.service_days)
+        served = sum(1 for day in inputs.service_days if day < exit_day)
+        charge, _refund = term_flat_settlement(fee, total, served)
+        return _Due(charge, total, served, periods, settled=True)
+    return _Due(fee, 0, 0, periods)
+
+
 @transaction.atomic
 def billing_run(*, term, year: int, month: int, started_by=None, holiday_calendar=None) -> BillingRun:
-    """Charge every placed child of ``term`` for the month, one line per child and item.
+    """Charge every placed child of ``term`` for the month, one line per child and item chosen.
 
-    Inputs are read fresh each time: roll call (present or late on statutory working days), the
-    month's working days, the fee standard and approved waivers. Running the same month again
-    writes nothing unless an input changed; then an adjustment line carries the difference, and no
-    line is ever overwritten. A fixed number of queries, whatever the number of children.
+    Monthly items follow the half-month rule on the month's roll call; once-a-term items (flat,
+    per period a day, prepaid daily rate) are charged in the first month billed and settled by
+    participation in the month the child leaves (and, for the prepaid rate, in the term's last
+    month). Inputs are read fresh each time: roll call (present or late on statutory working days),
+    the calendar, the fee standards and approved waivers. Running the same month again writes
+    nothing unless an input changed; then an adjustment line carries the difference, and no line
+    is ever overwritten. A fixed number of queries, whatever the number of children.
     """
-    from safety.models import RollCallEntry
-
     first, last = date(year, month, 1), date(year, month, _stdlib_calendar.monthrange(year, month)[1])
     if last < term.start or first > term.end:
         raise ValidationError(_("%(month)s is outside %(term)s.") % {"month": f"{year}-{month:02d}", "term": term})
     # One run per term at a time: a second one waits here and then sees the first one's lines.
     term.__class__.objects.select_for_update().filter(pk=term.pk).first()
-    holiday_calendar = holiday_calendar or HolidayCalendar()
-    workdays = set(holiday_calendar.workdays(first, last))  # raises UnknownHolidayYear, never guesses
-    standards = [
-        s
-        for s in FeeStandard.objects.filter(term=term)
-        if s.mode in (FeeStandard.Mode.MONTHLY_HALF, FeeStandard.Mode.TERM_FLAT)
-    ]
-    # Placed children, and children withdrawn after the month began (they pay for what they used).
-    placed = set(
-        Application.objects.filter(term=term)
-        .filter(Q(status=Application.Status.PLACED) | Q(status=Application.Status.WITHDRAWN, withdrawn_on__gt=first))
-        .values_list("student_id", flat=True)
-    )
-    # Children who took part at some point of the month (left after its first day, or not at all).
-    members = set(
-        GroupMembership.objects.filter(group__term=term, student_id__in=placed)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gt=first))
-        .values_list("student_id", flat=True)
-    )
-    days = defaultdict(set)
-    attended = RollCallEntry.objects.filter(
-        roll_call__session__group__term=term,
-        roll_call__session__date__gte=first,
-        roll_call__session__date__lte=last,
-        status__in=ATTENDED,
-    ).values_list("student_id", "roll_call__session__date")
-    for student_id, day in attended.distinct():
-        if day in workdays:
-            days[student_id].add(day)
-    waivers = dict(
-        Waiver.objects.filter(term=term, status=Waiver.Status.APPROVED, effective_from__lte=last).values_list(
-            "student_id", "percent"
-        )
-    )
-    charged = {
-        (row["student_id"], row["standard_id"]): row["total"]
-        for row in ChargeLine.objects.filter(term=term, month=first)
-        .values("student_id", "standard_id")
-        .annotate(total=Sum("amount"))
-    }
+    standards = list(FeeStandard.objects.filter(term=term))
+    for standard in standards:
+        standard.term = term
+    inputs = _run_inputs(term, first, last, standards, holiday_calendar or HolidayCalendar())
 
-    # A flat term fee is charged once, in the first month billed for the child.
-    flat_charged = set(
-        ChargeLine.objects.filter(term=term, standard__mode=FeeStandard.Mode.TERM_FLAT)
-        .exclude(month=first)
-        .values_list("student_id", "standard_id")
-        .distinct()
-    )
+    def sums(queryset):
+        return {
+            (row["student_id"], row["standard_id"]): (to_fen(row["amount"]), to_fen(row["waived"]))
+            for row in queryset.values("student_id", "standard_id").annotate(amount=Sum("amount"), waived=Sum("waived"))
+        }
+
+    lines_of_term = ChargeLine.objects.filter(term=term)
+    this_month = sums(lines_of_term.filter(month=first))
+    before = sums(lines_of_term.filter(month__lt=first, standard__in=[s for s in standards if s.once_a_term]))
     run = BillingRun.objects.create(term=term, month=first, started_by=started_by)
     lines = []
-    for student_id in sorted(members | {s for s, _std in charged}):
+    candidates = inputs.members | {sid for sid, _std in this_month} | {sid for sid, _std in before}
+    for student_id in sorted(candidates):
+        percent = inputs.waivers.get(student_id) or ZERO
         for standard in standards:
-            participation = len(days.get(student_id, ()))
-            percent = waivers.get(student_id) or ZERO
-            if student_id not in members:
-                expected = ZERO  # withdrawn before the month: nothing is due
-            elif standard.mode == FeeStandard.Mode.MONTHLY_HALF:
-                expected = apply_waiver(
-                    monthly_half_rule_charge(
-                        standard.amount,
-                        participation,
-                        len(workdays),
-                        exactly_half_is_full=standard.exactly_half_is_full,
-                    ),
-                    percent,
-                )
-            elif (student_id, standard.pk) in flat_charged:
-                expected = ZERO  # TERM_FLAT, already charged in an earlier month
-            else:  # TERM_FLAT: the whole term's fee, once
-                expected = apply_waiver(standard.amount, percent)
-            before = charged.get((student_id, standard.pk))
-            if before is None and expected == ZERO:
+            key = (student_id, standard.pk)
+            earlier_amount, earlier_waived = before.get(key, (ZERO, ZERO))
+            due = _due(standard, student_id, inputs, charged_before=key in before)
+            if due is None:
+                amount = waived = ZERO
+            else:
+                net = apply_waiver(due.gross, percent)
+                amount, waived = net - earlier_amount, due.gross - net - earlier_waived
+            so_far = this_month.get(key)
+            if so_far is None and amount == waived == ZERO:
                 continue
-            if before is not None and to_fen(before) == expected:
+            if so_far is not None and so_far == (amount, waived):
                 continue
+            done_amount, done_waived = so_far or (ZERO, ZERO)
+            due = due or _Due(ZERO, inputs.month_workdays, 0)
             lines.append(
                 ChargeLine(
                     term=term, student_id=student_id, standard=standard, month=first,
-                    kind=ChargeLine.Kind.CHARGE if before is None else ChargeLine.Kind.ADJUSTMENT,
-                    fee=standard.amount, workdays=len(workdays), participation_days=participation,
-                    waiver_percent=percent, amount=expected - to_fen(before or 0), run=run,
+                    kind=ChargeLine.Kind.CHARGE if so_far is None else ChargeLine.Kind.ADJUSTMENT,
+                    fee=standard.amount, workdays=due.workdays, participation_days=due.participation_days,
+                    periods=due.periods, settled=due.settled, waiver_percent=percent,
+                    amount=amount - done_amount, waived=waived - done_waived, run=run,
                 )
             )  # fmt: skip
     ChargeLine.objects.bulk_create(lines)
@@ -315,11 +434,8 @@ def ledger_totals(*, school, first: date, last: date) -> LedgerTotals:
     for row in entries.filter(date__gte=first, date__lte=last).values("kind", "category").annotate(total=Sum("amount")):
         label = str(LedgerEntry.Category(row["category"]).label)
         (income if row["kind"] == LedgerEntry.Kind.INCOME else expenses)[label] = to_fen(row["total"])
-    # Waived amounts: the full fee of the waived lines minus what was charged.
-    waived = ZERO
-    for line in ChargeLine.objects.filter(
-        term__school=school, month__gte=first.replace(day=1), month__lte=last
-    ).exclude(waiver_percent=0):
-        full = monthly_half_rule_charge(line.fee, line.participation_days, line.workdays)
-        waived += full - line.amount if line.kind == ChargeLine.Kind.CHARGE else ZERO
-    return LedgerTotals(income=income, expenses=expenses, waived=to_fen(waived), opening=opening)
+    # Waivers granted: what the lines of these months took off the fees.
+    waived = ChargeLine.objects.filter(term__school=school, month__gte=first.replace(day=1), month__lte=last).aggregate(
+        total=Sum("waived")
+    )["total"]
+    return LedgerTotals(income=income, expenses=expenses, waived=to_fen(waived or 0), opening=opening)

@@ -143,6 +143,7 @@ class SurveyForm(forms.Form):
         coerce=lambda value: value in (True, "True"),
         widget=forms.RadioSelect,
     )
+    slot_early = forms.BooleanField(label=_("early arrival (早到托管)"), required=False)
     slot_midday = forms.BooleanField(label=_("midday care (午托)"), required=False)
     slot_after_school = forms.BooleanField(label=_("after school (课后)"), required=False)
     slot_evening = forms.BooleanField(label=_("evening study (晚自习)"), required=False)

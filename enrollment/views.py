@@ -21,7 +21,7 @@ from .forms import (
     WaiverRequestForm,
     WithdrawForm,
 )
-from .models import Application, ApplicationEvent, NoticeRead, Notification, ParentNotice
+from .models import Application, ApplicationEvent, NoticeRead, Notification, ParentNotice, ServiceSlots
 from .permissions import role_required
 from .roles import Role
 
@@ -139,7 +139,7 @@ def survey(request, pk):
         try:
             workflow.survey_answer(
                 term=term, student=child, guardian=guardian, needs_service=data["needs_service"],
-                slots={f: data[f] for f in ("slot_midday", "slot_after_school", "slot_evening", "slot_saturday")},
+                slots={f: data[f] for f in ServiceSlots.SLOT_FIELDS},
                 activities=data["activities"],
             )  # fmt: skip
         except ValidationError as exc:

@@ -41,12 +41,13 @@ class Priority(models.IntegerChoices):
 class ServiceSlots(models.Model):
     """Which service times a family needs (shared by the survey and the application)."""
 
+    slot_early = models.BooleanField(_("early arrival (早到托管)"), default=False)
     slot_midday = models.BooleanField(_("midday care (午托)"), default=False)
     slot_after_school = models.BooleanField(_("after school (课后)"), default=True)
     slot_evening = models.BooleanField(_("evening study (晚自习)"), default=False)
     slot_saturday = models.BooleanField(_("Saturday (周六)"), default=False)
 
-    SLOT_FIELDS = ("slot_midday", "slot_after_school", "slot_evening", "slot_saturday")
+    SLOT_FIELDS = ("slot_early", "slot_midday", "slot_after_school", "slot_evening", "slot_saturday")
 
     class Meta:
         abstract = True

@@ -11,52 +11,12 @@ from django.urls import reverse
 from billing.models import ChargeLine, FeeStandard, Waiver
 from billing.services import billing_run
 from enrollment.models import Application
-from safety.models import RollCall, RollCallEntry
-from scheduling.calendar import HolidayCalendar
-from scheduling.models import GroupMembership, Session
-from tests.enrollment.factories import StudentFactory, TermFactory, UserFactory
-from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+from safety.models import RollCallEntry
+from scheduling.models import GroupMembership
+from tests.billing.conftest import child as _child
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def setup(school, homeroom_a):
-    term = TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
-    standard = FeeStandard.objects.create(term=term, item="after_school", mode="monthly_half", amount=D("120.00"))
-    group = ServiceGroupFactory(term=term)
-    slot = SlotFactory(group=group)
-    teacher = UserFactory(username="rollcaller")
-    sessions = Session.objects.bulk_create(
-        Session(
-            slot=slot,
-            group=group,
-            date=day,
-            start=slot.start,
-            end=slot.end,
-            activity=slot.activity,
-            room=slot.room,
-            teacher=teacher,
-        )
-        # September 2026's 22 working days, Sunday the 20th (a make-up day) included.
-        for day in HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30))
-    )
-    roll_calls = RollCall.objects.bulk_create(RollCall(session=s, taken_by=teacher) for s in sessions)
-    return {"term": term, "standard": standard, "group": group, "roll_calls": roll_calls, "homeroom": homeroom_a}
-
-
-def _child(setup, attended_days: int, status="present"):
-    student = StudentFactory(homeroom=setup["homeroom"])
-    Application.objects.create(
-        term=setup["term"], student=student, status="placed", emergency_name="外婆", emergency_mobile="13700000000"
-    )
-    GroupMembership.objects.create(group=setup["group"], student=student)
-    RollCallEntry.objects.bulk_create(
-        RollCallEntry(roll_call=rc, student=student, status=status if index < attended_days else "absent")
-        for index, rc in enumerate(setup["roll_calls"])
-    )
-    return student
 
 
 def _amounts(term):
@@ -121,8 +81,11 @@ def test_waivers_apply_from_their_effective_date(setup):
     billing_run(term=setup["term"], year=2026, month=9)
 
     amounts = _amounts(setup["term"])
-    assert full.pk not in amounts and amounts[halved.pk] == D("60.00")
-    assert sorted(amounts.values()) == [D("60.00"), D("120.00")]
+    assert amounts[full.pk] == D("0.00") and amounts[halved.pk] == D("60.00")
+    assert sorted(amounts.values()) == [D("0.00"), D("60.00"), D("120.00")]
+    # A line of 0.00 keeps the fully waived month on record: the disclosure counts what waivers took off.
+    waived = dict(ChargeLine.objects.values_list("student_id", "waived"))
+    assert (waived[full.pk], waived[halved.pk]) == (D("120.00"), D("60.00"))
 
 
 def test_a_child_who_left_before_the_month_is_not_charged_and_a_late_withdrawal_is_adjusted(setup):
@@ -155,7 +118,7 @@ def test_the_run_reads_with_a_fixed_number_of_queries(setup, children, django_as
 
 
 # Reads, locks, the savepoint and the run's update: the same for 5 and for 40 children.
-READS = 12
+READS = 11
 
 
 def test_the_command_and_an_unknown_year(setup):
@@ -253,10 +216,11 @@ def test_a_child_withdrawn_mid_month_pays_for_the_month_used(setup):
 
 def test_a_flat_term_fee_is_charged_once_in_the_first_month_a_child_is_billed(setup):
     flat = FeeStandard.objects.create(term=setup["term"], item="lunch", mode="term_flat", amount=D("300.00"))
-    child = _child(setup, 11)
+    child = _child(setup, 11, slot_midday=True)
+    _child(setup, 11)  # no lunch care chosen: no lunch fee
     billing_run(term=setup["term"], year=2026, month=9)
     billing_run(term=setup["term"], year=2026, month=10)
-    late = _child(setup, 0)  # placed in October
+    late = _child(setup, 0, slot_midday=True)  # placed in October
     billing_run(term=setup["term"], year=2026, month=10)
 
     lines = ChargeLine.objects.filter(standard=flat)

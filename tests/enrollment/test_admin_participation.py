@@ -105,7 +105,8 @@ def test_survey_totals_page_and_csv(client, admin_user, term, student_a, guardia
 
     assert "三年级" in client.get(url).content.decode()
     rows = list(csv.reader(io.StringIO(client.get(url, {"format": "csv"}).content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["年级", "答卷", "需要服务", "午托"] and rows[1][:4] == ["三年级", "1", "1", "1"]
+    assert rows[0][:5] == ["年级", "答卷", "需要服务", "早到托管", "午托"]
+    assert rows[1][:5] == ["三年级", "1", "1", "0", "1"]
     assert SurveyResponse.objects.count() == 1
 
 

@@ -296,8 +296,8 @@ def test_survey_totals_count_per_grade_slot_and_activity(term, student_a, studen
 
     table = selectors.survey_totals(term)
 
-    assert table.columns[:6] == ["答卷", "需要服务", "午托", "课后", "晚自习", "周六"]
-    assert table.rows[0] == ("三年级", [2, 1, 0, 1, 0, 1, 1])
+    assert table.columns[:7] == ["答卷", "需要服务", "早到托管", "午托", "课后", "晚自习", "周六"]
+    assert table.rows[0] == ("三年级", [2, 1, 0, 0, 1, 0, 1, 1])
     term.survey_open = False
     term.save()
     with pytest.raises(ValidationError, match="已关闭"):
