@@ -13,14 +13,32 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from afterschool.export_formats import SafeExportFormats
+from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
 from enrollment.models import Term
 from enrollment.selectors import staff_profile_for
 from scheduling.calendar import UnknownHolidayYear
 
-from . import services
-from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, Refund, Waiver
-from .resources import ChargeLineResource, LedgerResource, PaymentResource, RefundResource, WaiverResource
+from . import services, subsidy
+from .models import (
+    BillingRun,
+    ChargeLine,
+    DutyShift,
+    FeeStandard,
+    LedgerEntry,
+    Payment,
+    PerformanceEvent,
+    Refund,
+    SubsidyRates,
+    Waiver,
+)
+from .resources import (
+    ChargeLineResource,
+    LedgerResource,
+    PaymentResource,
+    RefundResource,
+    SubsidyPayrollResource,
+    WaiverResource,
+)
 
 
 def staff_school_id(request):
@@ -401,3 +419,116 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/billing/ledger_month.html", context)
+
+
+# -- teacher subsidy ----------------------------------------------------------------------------
+
+
+def month_param(request):
+    """The ``month`` query parameter as (year, month), this month when missing or malformed."""
+    import re
+
+    today = timezone.localdate()
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", request.GET.get("month", ""))
+    if match and 1 <= int(match.group(2)) <= 12:
+        return int(match.group(1)), int(match.group(2))
+    return today.year, today.month
+
+
+class SchoolOwned(SchoolScoped):
+    school_path = "school_id"
+
+    def get_changeform_initial_data(self, request):
+        return {"school": staff_school_id(request), **super().get_changeform_initial_data(request)}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        school_id = staff_school_id(request)
+        if school_id and db_field.name in ("teacher", "incident"):
+            from enrollment.models import User
+            from safety.models import Incident
+
+            kwargs["queryset"] = (
+                User.objects.filter(staff_profile__school_id=school_id).order_by("last_name", "first_name")
+                if db_field.name == "teacher"
+                else Incident.objects.filter(school_id=school_id)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(SubsidyRates)
+class SubsidyRatesAdmin(SchoolOwned, admin.ModelAdmin):
+    list_display = ("school", "period_rate", "break_rate", "admin_share", "admin_period_rate")
+
+
+@admin.register(DutyShift)
+class DutyShiftAdmin(SchoolOwned, admin.ModelAdmin):
+    list_display = ("date", "teacher", "kind", "breaks", "note")
+    list_filter = ("kind", "date")
+    list_select_related = ("teacher",)
+    search_fields = ("teacher__first_name", "teacher__last_name", "teacher__username")
+    date_hierarchy = "date"
+    change_list_template = "admin/billing/subsidy_links.html"
+
+    def get_urls(self):
+        return [
+            path("payroll/", self.admin_site.admin_view(self.payroll_view), name="billing_subsidy_payroll"),
+            *super().get_urls(),
+        ]
+
+    def payroll_view(self, request):
+        """课后服务补助发放表: the month's subsidy per teacher, its download, and its booking."""
+        from enrollment.models import School
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        year, month = month_param(request)
+        school_id = staff_school_id(request)
+        school = School.objects.filter(pk=school_id).first() if school_id else School.objects.first()
+        if school is None:
+            raise PermissionDenied
+        payroll = subsidy.subsidy_payroll(school=school, year=year, month=month)
+        if request.method == "POST":
+            if not request.user.has_perm("billing.add_ledgerentry"):
+                raise PermissionDenied
+            try:
+                entry = subsidy.payroll_record(payroll=payroll, recorded_by=request.user)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(
+                    request,
+                    _("Booked %(amount)s yuan as voucher %(voucher)s.")
+                    % {"amount": entry.amount, "voucher": entry.voucher_no},
+                )
+            return redirect(f"{request.path}?month={year}-{month:02d}")
+        fmt = {"xlsx": SafeXLSX, "csv": SafeCSV}.get(request.GET.get("format"))
+        if fmt is not None:
+            dataset = SubsidyPayrollResource().export(payroll.rows)
+            response = HttpResponse(fmt().export_data(dataset), content_type=fmt().get_content_type())
+            response["Content-Disposition"] = f"attachment; filename=subsidy-{year}-{month:02d}.{fmt().get_extension()}"
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("After-school subsidy, %(month)s") % {"month": f"{year}-{month:02d}"},
+            "payroll": payroll,
+            "month": f"{year}-{month:02d}",
+            "booked": LedgerEntry.objects.filter(school=school, voucher_no=payroll.voucher_no).first(),
+            "can_book": request.user.has_perm("billing.add_ledgerentry"),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/billing/subsidy_payroll.html", context)
+
+
+@admin.register(PerformanceEvent)
+class PerformanceEventAdmin(SchoolOwned, admin.ModelAdmin):
+    list_display = ("date", "teacher", "kind", "percent", "description", "recorded_by")
+    list_filter = ("kind", "date")
+    list_select_related = ("teacher", "recorded_by")
+    search_fields = ("teacher__first_name", "teacher__last_name", "description")
+    exclude = ("recorded_by",)
+    change_list_template = "admin/billing/subsidy_links.html"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

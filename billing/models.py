@@ -1,5 +1,7 @@
 """Billing: fee standards, hardship waivers and the monthly charge lines."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -306,3 +308,132 @@ class LedgerEntry(models.Model):
 
     def __str__(self):
         return f"{self.voucher_no} {self.get_category_display()} {self.amount}"
+
+
+# -- teacher subsidy (课后服务补助分配) ----------------------------------------------------------
+
+
+class SubsidyRates(models.Model):
+    """The school's subsidy rates, set by its staff congress; the defaults are the seed's plan."""
+
+    school = models.OneToOneField(
+        "enrollment.School", models.CASCADE, related_name="subsidy_rates", verbose_name=_("school")
+    )
+    period_rate = models.DecimalField(_("per period taught (yuan)"), **MONEY_FIELD, default=Decimal("20.00"))
+    break_rate = models.DecimalField(_("per break of safety-zone duty (yuan)"), **MONEY_FIELD, default=Decimal("10.00"))
+    admin_share = models.DecimalField(
+        _("administrative duty share (%)"),
+        **RATE_FIELD,
+        default=Decimal("8"),
+        help_text=_("Of the general service payout (periods and safety-zone duty)."),
+    )
+    admin_period_rate = models.DecimalField(
+        _("per administrative duty period (yuan)"), **MONEY_FIELD, default=Decimal("7.00")
+    )
+    early_leave_percent = models.DecimalField(_("deduction per early leave (%)"), **RATE_FIELD, default=Decimal("10"))
+    handover_percent = models.DecimalField(
+        _("deduction per handover violation (%)"), **RATE_FIELD, default=Decimal("10")
+    )
+    repeat_limit = models.PositiveSmallIntegerField(
+        _("events in a month that cost the whole month"),
+        default=3,
+        help_text=_("This many early leaves, or handover violations, in a month deduct 100%."),
+    )
+
+    class Meta:
+        verbose_name = _("subsidy rates")
+        verbose_name_plural = _("subsidy rates")
+        constraints = [
+            models.CheckConstraint(condition=Q(admin_share__gte=0, admin_share__lte=100), name="subsidy_share_0_100"),
+            models.CheckConstraint(condition=Q(admin_period_rate__gt=0), name="subsidy_admin_rate_positive"),
+        ]
+
+    def __str__(self):
+        return str(self.school)
+
+
+class DutyShift(models.Model):
+    """值班: a teacher's safety-zone duty over the breaks of a service day, or a day of
+    administrative duty (行政值班)."""
+
+    class Kind(models.TextChoices):
+        SAFETY_ZONE = "safety_zone", _("safety-zone duty (区域安全管理)")
+        ADMIN = "admin", _("administrative duty (行政值班)")
+
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="duty_shifts", verbose_name=_("teacher")
+    )
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    breaks = models.PositiveSmallIntegerField(
+        _("breaks"), default=1, help_text=_("For safety-zone duty: the breaks covered that day.")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("duty shift")
+        verbose_name_plural = _("duty shifts")
+        ordering = ["-date", "teacher"]
+        constraints = [models.UniqueConstraint(fields=["teacher", "date", "kind"], name="duty_shift_once_a_day")]
+
+    def __str__(self):
+        return f"{self.date} {self.teacher} {self.get_kind_display()}"
+
+
+class PerformanceEvent(models.Model):
+    """绩效考核: an event that reduces a teacher's performance pay (the seed's rules)."""
+
+    class Kind(models.TextChoices):
+        MISSED_SESSION = "missed", _("unexcused missed session (无故空堂)")
+        EARLY_LEAVE = "early_leave", _("early leave (早退)")
+        HANDOVER = "handover", _("handover violation (交接违规)")
+        COMPLAINT = "complaint", _("verified parent complaint (家长投诉属实)")
+        MAJOR_ACCIDENT = "accident", _("major safety accident (重大安全事故)")
+
+    # Deductions decided case by case, and their allowed range in percent.
+    PERCENT_RANGES = {Kind.COMPLAINT: (10, 100), Kind.MAJOR_ACCIDENT: (50, 100)}
+
+    school = models.ForeignKey("enrollment.School", models.PROTECT, related_name="+", verbose_name=_("school"))
+    teacher = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="performance_events", verbose_name=_("teacher")
+    )
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    percent = models.DecimalField(
+        _("deducted percent"),
+        **RATE_FIELD,
+        null=True,
+        blank=True,
+        help_text=_("For a complaint (10–100) or a major accident (50–100, of the term's pay)."),
+    )
+    description = models.CharField(_("what happened"), max_length=300)
+    incident = models.ForeignKey(
+        "safety.Incident", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("incident")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("performance event")
+        verbose_name_plural = _("performance events")
+        ordering = ["-date"]
+
+    def __str__(self):
+        return f"{self.date} {self.teacher} {self.get_kind_display()}"
+
+    def clean(self):
+        bounds = self.PERCENT_RANGES.get(self.kind)
+        if bounds is None:
+            if self.percent is not None:
+                raise ValidationError(
+                    {"percent": _("This kind of event deducts a fixed share; leave the percent empty.")}
+                )
+            return
+        low, high = bounds
+        if self.percent is None or not low <= self.percent <= high:
+            raise ValidationError(
+                {"percent": _("Give a deduction between %(low)s%% and %(high)s%%.") % {"low": low, "high": high}}
+            )

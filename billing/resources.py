@@ -126,3 +126,29 @@ class LedgerResource(_Export):
     class Meta:
         model = LedgerEntry
         fields = ("date", "voucher_no", "kind", "category", "description", "amount")
+
+
+class SubsidyPayrollResource(resources.Resource):
+    """课后服务补助发放表: one row per teacher of ``billing.subsidy.Payroll.rows``."""
+
+    name = Field(attribute="name", column_name=_("teacher"))
+    periods = Field(attribute="periods", column_name=_("periods taught"))
+    teaching_pay = _money("teaching_pay", _("teaching pay"))
+    breaks = Field(attribute="breaks", column_name=_("breaks on safety-zone duty"))
+    duty_pay = _money("duty_pay", _("safety-zone duty pay"))
+    admin_days = Field(attribute="admin_days", column_name=_("administrative duty days"))
+    admin_periods = Field(attribute="admin_periods", column_name=_("administrative duty periods"))
+    admin_pay = _money("admin_pay", _("administrative duty pay"))
+    gross = _money("gross", _("subsidy before deductions"))
+    deduction = _money("deduction", _("performance deductions"))
+    net = _money("net", _("to pay"))
+    reasons = Field(attribute="reason_text", column_name=_("reasons for deductions"))
+
+    class Meta:
+        fields = (
+            "name", "periods", "teaching_pay", "breaks", "duty_pay", "admin_days", "admin_periods", "admin_pay",
+            "gross", "deduction", "net", "reasons",
+        )  # fmt: skip
+
+    def iter_queryset(self, queryset):
+        return queryset

@@ -83,5 +83,6 @@ def _roles(transactional_db):
         "enrollment.migrations.0005_participation_permissions",
         "safety.migrations.0002_role_permissions",
         "billing.migrations.0002_role_permissions",
+        "billing.migrations.0005_subsidy_permissions",
     ):
         grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)
