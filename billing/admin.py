@@ -153,6 +153,26 @@ class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelA
             *super().get_urls(),
         ]
 
+    def _refund_balance(self, request, term, rows):
+        """结余退还: pay a child's balance back, the amount read afresh at the moment of posting."""
+        if not request.user.has_perm("billing.add_refund"):
+            raise PermissionDenied
+        due = {str(student.pk): (student, amount) for student, *_rest, amount in rows}
+        if request.POST.get("student") not in due:
+            messages.error(request, _("Nothing is due to this child any more."))
+        else:
+            student, amount = due[request.POST["student"]]
+            refund = services.refund_post(
+                term=term, student=student, amount=amount, refunded_by=request.user,
+                reason=str(_("Balance refunded at settlement (结余退还)")),
+            )  # fmt: skip
+            messages.success(
+                request,
+                _("Refunded %(amount)s yuan to %(child)s, receipt %(receipt)s.")
+                % {"amount": refund.amount, "child": student.name, "receipt": refund.receipt_no},
+            )
+        return redirect(request.path)
+
     def changelist_view(self, request, extra_context=None):
         terms = school_terms(request).order_by("-start")[:3]
         return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
@@ -328,6 +348,8 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             raise PermissionDenied
         term = get_object_or_404(school_terms(request), pk=term_id)
         rows = rows_for(term=term)
+        if request.method == "POST" and settlement:
+            return self._refund_balance(request, term, rows)
         if request.GET.get("format") == "xlsx":
             headers = [_("student number"), _("name"), _("homeroom class"), _("charged"), _("paid"), _("refunded")]
             headers.append(_("to refund") if settlement else _("owed"))
@@ -340,8 +362,29 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             "total": sum((row[4] for row in rows), Decimal("0.00")),
             "opts": self.model._meta,
             "settlement": settlement,
+            "can_refund": settlement and request.user.has_perm("billing.add_refund"),
         }
         return TemplateResponse(request, "admin/billing/arrears.html", context)
+
+    def _refund_balance(self, request, term, rows):
+        """结余退还: pay a child's balance back, the amount read afresh at the moment of posting."""
+        if not request.user.has_perm("billing.add_refund"):
+            raise PermissionDenied
+        due = {str(student.pk): (student, amount) for student, *_rest, amount in rows}
+        if request.POST.get("student") not in due:
+            messages.error(request, _("Nothing is due to this child any more."))
+        else:
+            student, amount = due[request.POST["student"]]
+            refund = services.refund_post(
+                term=term, student=student, amount=amount, refunded_by=request.user,
+                reason=str(_("Balance refunded at settlement (结余退还)")),
+            )  # fmt: skip
+            messages.success(
+                request,
+                _("Refunded %(amount)s yuan to %(child)s, receipt %(receipt)s.")
+                % {"amount": refund.amount, "child": student.name, "receipt": refund.receipt_no},
+            )
+        return redirect(request.path)
 
     def changelist_view(self, request, extra_context=None):
         terms = school_terms(request).order_by("-start")[:3]

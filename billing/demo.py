@@ -86,4 +86,30 @@ def seed_billing(*, term, rng: random.Random) -> dict:
                 method=rng.choice(["cash", "online"]),
                 received_by=admin,
             )
+    _seed_duty(term=term, rng=rng, recorded_by=admin)
     return {"runs": len(runs), "payments": Payment.objects.filter(term=term).count()}
+
+
+def _seed_duty(*, term, rng: random.Random, recorded_by):
+    """October's safety-zone and administrative duty and two performance events, so that the
+    subsidy payroll of October 2026 has something to show."""
+    from enrollment.roles import Role
+    from scheduling.calendar import HolidayCalendar
+
+    from .models import DutyShift, PerformanceEvent
+
+    days = HolidayCalendar().workdays(date(2026, 10, 1), date(2026, 10, 31))
+    teachers = list(User.objects.filter(sessions__group__term=term).distinct().order_by("pk")[:10])
+    leaders = list(User.objects.filter(groups__name=Role.DUTY_LEADER).order_by("pk")) or teachers[:2]
+    shifts = []
+    for index, day in enumerate(days):
+        for teacher in (teachers[index % len(teachers)], teachers[(index + 3) % len(teachers)]) if teachers else ():
+            shifts.append(DutyShift(school=term.school, teacher=teacher, date=day, kind="safety_zone", breaks=2))
+        if leaders:
+            shifts.append(DutyShift(school=term.school, teacher=leaders[index % len(leaders)], date=day, kind="admin"))
+    DutyShift.objects.bulk_create(shifts, ignore_conflicts=True)
+    if teachers:
+        PerformanceEvent.objects.create(
+            school=term.school, teacher=rng.choice(teachers), date=days[5], kind="early_leave",
+            description="提前 15 分钟离开服务教室，未报备", recorded_by=recorded_by,
+        )  # fmt: skip

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from billing.models import BillingRun, ChargeLine, FeeStandard, Payment
-from billing.services import arrears, payment_post, refund_post, statement_for
+from billing.services import arrears, payment_post, refund_post, settlement_list, statement_for
 from tests.enrollment.factories import StudentFactory, TermFactory, UserFactory
 
 D = Decimal
@@ -300,3 +300,25 @@ def test_arrears_refunds_due_and_fees_by_class_download_as_numeric_excel(client,
     assert arrears_rows[1][0] == student_a.student_no and arrears_rows[1][-1] == 120
     assert refunds_rows[1][0] == student_b.student_no and refunds_rows[1][-1] == 40
     assert by_class[1:] == [(3, 1, "2026-09", 1, 120), (3, 2, "2026-09", 1, 60)]
+
+
+@pytest.mark.django_db
+def test_finance_refunds_a_balance_from_the_settlement_list_once(client, term, student_b, finance, admin_user):
+    from billing.models import Refund
+
+    _charge(term, student_b, "60.00")
+    payment_post(term=term, student=student_b, amount=D("100.00"), method="cash", received_by=finance)
+    url = reverse("admin:billing_settlement", args=[term.pk])
+    client.force_login(admin_user)
+    assert 'name="student"' not in client.get(url).content.decode()  # the admin reads, finance pays
+    assert client.post(url, {"student": student_b.pk}).status_code == 403
+
+    client.force_login(finance)
+    page = client.post(url, {"student": student_b.pk}, follow=True)
+    again = client.post(url, {"student": student_b.pk}, follow=True)
+
+    refund = Refund.objects.get(student=student_b)
+    assert refund.amount == D("40.00") and refund.receipt_no.endswith("000002")
+    assert "40.00" in page.content.decode() and refund.receipt_no in page.content.decode()
+    assert "不再" in again.content.decode() and Refund.objects.count() == 1
+    assert settlement_list(term=term) == []

@@ -49,3 +49,38 @@ def test_a_guardian_reads_the_statement_on_a_phone(
     assert "本月 18 个工作日中参加 8 天" in page.content()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "phone390-bills")
+
+
+def test_finance_books_the_months_subsidy_and_refunds_a_balance(
+    live_server, desktop, screenshot, school, finance, student_a
+):
+    from billing.models import DutyShift, LedgerEntry, PerformanceEvent, Refund
+    from tests.billing.test_subsidy import _sessions, _teacher
+
+    term = TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
+    teacher = _teacher("王芳")
+    _sessions(term, teacher, date(2026, 10, 8), 16)
+    DutyShift.objects.create(school=school, teacher=teacher, date=date(2026, 10, 9), kind="safety_zone", breaks=3)
+    PerformanceEvent.objects.create(
+        school=school, teacher=teacher, date=date(2026, 10, 9), kind="early_leave", description="提前离开"
+    )
+    child = student_a
+    payment_post(term=term, student=child, amount=Decimal("50.00"), method="cash", received_by=finance)
+
+    desktop.goto(live_server.url + "/login/")
+    desktop.get_by_label("用户名或手机号").fill(finance.username)
+    desktop.get_by_label("密码").fill(PASSWORD)
+    desktop.get_by_role("button", name="登录").click()
+    desktop.goto(live_server.url + "/admin/billing/dutyshift/payroll/?month=2026-10")
+    row = desktop.locator("#payroll tbody tr").first
+    assert row.locator("td").nth(10).inner_text() == "315.00"  # (16 × 20 + 3 × 10) less 10% for one early leave
+    screenshot(desktop, "desktop-subsidy-payroll")
+    desktop.get_by_role("button", name="记入专户台账").click()
+    desktop.get_by_text("凭证号 SUB-202610").first.wait_for()
+    assert LedgerEntry.objects.get(voucher_no="SUB-202610").amount == Decimal("315.00")
+
+    desktop.goto(live_server.url + f"/admin/billing/payment/settlement/{term.pk}/")
+    desktop.get_by_role("button", name="退还结余").click()
+    desktop.get_by_text("已向").wait_for()
+    assert Refund.objects.get(student=child).amount == Decimal("50.00")
+    screenshot(desktop, "desktop-refund-balance")
