@@ -60,6 +60,20 @@ class FeeStandard(models.Model):
         if self.mode != self.Mode.DAILY_PREPAID and self.prepaid_days:
             raise ValidationError({"prepaid_days": _("Only a prepaid daily rate has prepaid days.")})
 
+    def price_text(self) -> str:
+        """The standard as the notice to parents states it (收费公示)."""
+        values = {"amount": self.amount, "days": self.prepaid_days}
+        return {
+            self.Mode.TERM_FLAT: _("%(amount)s yuan a term"),
+            self.Mode.MONTHLY_HALF: _(
+                "%(amount)s yuan a month; half of it in a month attended on fewer than half of its working days"
+            ),
+            self.Mode.DAILY_PREPAID: _(
+                "%(amount)s yuan a day; %(days)s days paid ahead, settled by the days attended at the term's end"
+            ),
+            self.Mode.PER_PERIOD_DAY: _("%(amount)s yuan a term for each daily period"),
+        }[self.mode] % values
+
     @property
     def once_a_term(self) -> bool:
         """Charged once for the term (and settled on withdrawal), not month by month."""
@@ -168,6 +182,32 @@ class ChargeLine(models.Model):
 
     def __str__(self):
         return f"{self.student} {self.month:%Y-%m} {self.amount}"
+
+    def explanation(self) -> str:
+        """The line's inputs in words, for the family's statement."""
+        Mode = FeeStandard.Mode
+        mode = self.standard.mode
+        values = {
+            "days": self.participation_days, "workdays": self.workdays, "fee": self.fee, "periods": self.periods,
+        }  # fmt: skip
+        if mode == Mode.MONTHLY_HALF:
+            text = _("%(days)s of %(workdays)s working days attended · %(fee)s yuan a month")
+        elif mode == Mode.DAILY_PREPAID:
+            text = (
+                _("settled: %(days)s days attended at %(fee)s yuan")
+                if self.settled
+                else _("%(days)s days paid ahead at %(fee)s yuan")
+            )
+        elif self.settled:
+            text = _("settled on leaving: %(days)s of the term's %(workdays)s service days")
+        elif mode == Mode.PER_PERIOD_DAY:
+            text = _("%(periods)s daily period(s) at %(fee)s yuan for the term")
+        else:
+            text = _("%(fee)s yuan for the term")
+        text = text % values
+        if self.waiver_percent:
+            text += " · " + _("waived %(percent)s%%") % {"percent": f"{self.waiver_percent.normalize():f}"}
+        return text
 
 
 class BillingRun(models.Model):

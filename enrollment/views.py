@@ -121,7 +121,8 @@ def notice(request, pk):
     school_ids = set(selectors.student_list_for_guardian(user=request.user).values_list("school_id", flat=True))
     notice = get_object_or_404(ParentNotice, pk=pk, published=True, term__school_id__in=school_ids)
     workflow.notice_mark_read(notice=notice, guardian=guardian)
-    return render(request, "enrollment/notice.html", {"notice": notice})
+    standards = notice.term.fee_standards.order_by("item")
+    return render(request, "enrollment/notice.html", {"notice": notice, "standards": standards})
 
 
 @role_required(Role.GUARDIAN)
@@ -356,7 +357,12 @@ def bills(request, pk):
     return render(
         request,
         "enrollment/bills.html",
-        {"child": child, "term": term, "statement": statement_for(student=child, term=term)},
+        {
+            "child": child,
+            "term": term,
+            "statement": statement_for(student=child, term=term),
+            "standards": term.fee_standards.order_by("item") if term else [],
+        },
     )
 
 

@@ -104,6 +104,28 @@ def test_a_prepaid_daily_rate_is_charged_ahead_and_settled_at_the_term_end(autum
     assert refunds == {regular: D("280.80"), often_away: D("334.80")}
 
 
+def test_the_statement_explains_each_kind_of_line(autumn, admin_user):
+    from django.utils import translation
+
+    FeeStandard.objects.create(
+        term=autumn["term"], item="after_school", mode="daily_prepaid", amount=D("3.60"), prepaid_days=100
+    )
+    FeeStandard.objects.create(term=autumn["term"], item="evening", mode="per_period_day", amount=D("180.00"))
+    leaving = child(autumn, 19, slot_evening=True)
+    billing_run(term=autumn["term"], year=2026, month=9)
+    _withdraw(leaving, date(2026, 10, 12), admin_user)
+    billing_run(term=autumn["term"], year=2026, month=10)
+
+    with translation.override("zh-hans"):
+        texts = [line.explanation() for line in ChargeLine.objects.order_by("month", "standard__item")]
+    assert texts == [
+        "预收 100 天，每天 3.60 元",
+        "每天 1 课时，每课时每学期 180.00 元",
+        "结算：实际参加 19 天，每天 3.60 元",
+        "退出结算：按本学期 84 个服务日中的 25 天收取",
+    ]
+
+
 def test_a_withdrawal_from_a_prepaid_rate_settles_on_the_days_attended(autumn, admin_user):
     prepaid = FeeStandard.objects.create(
         term=autumn["term"], item="after_school", mode="daily_prepaid", amount=D("3.60"), prepaid_days=100

@@ -174,6 +174,26 @@ def test_reading_the_notice_is_recorded(client, term, guardian, student_a):
     assert NoticeRead.objects.filter(notice=notice, guardian=guardian.guardian).exists()
 
 
+def test_the_notice_publishes_the_fee_standards_with_the_school_as_payee(client, term, guardian, student_a):
+    from billing.models import FeeStandard
+
+    FeeStandard.objects.create(
+        term=term,
+        item="after_school",
+        mode="daily_prepaid",
+        amount="3.60",
+        prepaid_days=100,
+        approval="桂价费〔2023〕8号",
+    )
+    FeeStandard.objects.create(term=term, item="lunch", mode="term_flat", amount="300.00")
+    client.force_login(guardian)
+
+    text = client.get(reverse("enrollment:notice", args=[ParentNotice.objects.get().pk])).content.decode()
+
+    assert "每天 3.60 元；期初预收 100 天，期末按实际参加天数结算" in text and "桂价费〔2023〕8号" in text
+    assert "每学期 300.00 元" in text and f"收费单位为学校（{term.school.name}）" in text
+
+
 def test_a_teacher_reviews_only_the_own_class_in_bulk(
     client, term, guardian, other_guardian, student_a, student_b, homeroom_teacher, other_homeroom_teacher
 ):
