@@ -1,6 +1,8 @@
 """Enrollment models: the school directory (directory.py) and taking part in the service
-(participation.py: survey, notice, application, agreement, leave, withdrawal)."""
+(participation.py: survey, notice, application, agreement, leave, withdrawal), and the
+generated documents (documents.py)."""
 
 from .directory import *  # noqa: F403
 from .directory import GRADE_NAMES, MOBILE_RE, mobile_validator  # noqa: F401
 from .participation import *  # noqa: F403
+from .documents import *  # noqa: F403, E402
