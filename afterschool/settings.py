@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import envbool, envint, envlist, envsecret, envstr, read_or_create_secret
@@ -174,6 +175,24 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# A worker that dies mid-task leaves its message to be delivered again, and the requeue job
+# gives a document whose worker's lease ran out to another worker.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+DOCUMENT_LEASE_SECONDS = envint("DOCUMENT_LEASE_SECONDS", 300)
+# `celery -A afterschool beat` runs these (times in Asia/Shanghai).
+CELERY_BEAT_SCHEDULE = {
+    "monthly-disclosure": {
+        "task": "billing.tasks.monthly_disclosure",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+    "duty-reminders": {
+        "task": "safety.tasks.duty_reminders",
+        "schedule": crontab(minute="*/5", hour="15-19"),
+    },
+    "requeue-documents": {"task": "enrollment.tasks.requeue_documents", "schedule": 120.0},
+}
 CELERY_TASK_IGNORE_RESULT = True
 
 # Security. With DEBUG off these default to the production posture that
@@ -207,7 +226,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},  # not a line per successful log-in
+    # Not a line per successful log-in, nor per step of every PDF.
+    "loggers": {name: {"level": "WARNING"} for name in ("axes", "weasyprint", "fontTools")},
 }
 
 PRODUCT_NAME = _("After-school service")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
 from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
-from enrollment.models import Term
+from enrollment.models import Document, Term
 from enrollment.selectors import staff_profile_for
 from scheduling.calendar import UnknownHolidayYear
 
@@ -451,6 +451,8 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
             year, month = today.year, today.month
         school_id = staff_school_id(request)
         school = School.objects.filter(pk=school_id).first() if school_id else School.objects.first()
+        if request.method == "POST" and school is not None:
+            return _queue_month_document(request, Document.Kind.DISCLOSURE, school, year, month)
         first = date(year, month, 1)
         last = date(year, month, calendar.monthrange(year, month)[1])
         totals = services.ledger_totals(school=school, first=first, last=last) if school else None
@@ -462,6 +464,15 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/billing/ledger_month.html", context)
+
+
+def _queue_month_document(request, kind, school, year, month):
+    from enrollment.admin import queue_documents
+
+    title = f"{Document.Kind(kind).label} {year}-{month:02d}"
+    return queue_documents(
+        request, kind=kind, school=school, items=[(school, title, {"month": f"{year}-{month:02d}"})], label=title
+    )
 
 
 # -- teacher subsidy ----------------------------------------------------------------------------
@@ -529,6 +540,8 @@ class DutyShiftAdmin(SchoolOwned, admin.ModelAdmin):
         school = School.objects.filter(pk=school_id).first() if school_id else School.objects.first()
         if school is None:
             raise PermissionDenied
+        if request.method == "POST" and "pdf" in request.POST:
+            return _queue_month_document(request, Document.Kind.SUBSIDY, school, year, month)
         payroll = subsidy.subsidy_payroll(school=school, year=year, month=month)
         if request.method == "POST":
             if not request.user.has_perm("billing.add_ledgerentry"):

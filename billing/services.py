@@ -439,3 +439,23 @@ def ledger_totals(*, school, first: date, last: date) -> LedgerTotals:
         total=Sum("waived")
     )["total"]
     return LedgerTotals(income=income, expenses=expenses, waived=to_fen(waived or 0), opening=opening)
+
+
+def disclosure_publish(*, school, year: int, month: int, requested_by=None):
+    """The month's income and expense disclosure PDF (每月收支公示), once: asking again returns the
+    document already made or on its way (a failed one is made again)."""
+    from enrollment.documents import document_request
+    from enrollment.models import Document
+
+    label = f"{year}-{month:02d}"
+    existing = (
+        Document.objects.filter(school=school, kind=Document.Kind.DISCLOSURE, params__month=label)
+        .exclude(status=Document.Status.FAILED)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    return document_request(
+        kind=Document.Kind.DISCLOSURE, school=school, subject=school, params={"month": label},
+        title=_("Income and expense disclosure %(month)s") % {"month": label}, requested_by=requested_by,
+    )  # fmt: skip

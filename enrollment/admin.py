@@ -29,6 +29,8 @@ from .models import (
     ApplicationChoice,
     ApplicationEvent,
     AuthorisedPerson,
+    Document,
+    DocumentBatch,
     Grade,
     Guardian,
     Homeroom,
@@ -712,8 +714,256 @@ class InvitationCodeAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("subject", "guardian", "recipient", "kind", "created_at", "read_at")
-    list_filter = ("kind",)
+    list_display = (
+        "subject",
+        "guardian",
+        "recipient",
+        "kind",
+        "channel",
+        "created_at",
+        "sent_at",
+        "failed_at",
+        "read_at",
+    )
+    list_filter = ("kind", "channel")
     list_select_related = ("guardian", "recipient")
     search_fields = ("subject", "guardian__name")
-    readonly_fields = ("recipient", "guardian", "kind", "subject", "body", "created_at", "sent_at", "read_at")
+    readonly_fields = (
+        "recipient", "guardian", "kind", "channel", "subject", "body", "created_at", "sent_at", "attempts", "error",
+        "failed_at", "read_at",
+    )  # fmt: skip
+
+
+# -- generated documents ------------------------------------------------------------------------
+
+
+def queue_documents(request, *, kind: str, school, items: list[tuple], label: str, batch: bool = False):
+    """Queue one document, or one batch task for many, and send the user to follow progress.
+    ``items`` are (subject, title, params)."""
+    from django.shortcuts import redirect
+
+    from .documents import document_batch_request, document_request
+
+    if not items:
+        messages.warning(request, _("Nothing to make: select at least one row."))
+        return None
+    if len(items) == 1 and not batch:
+        subject, title, params = items[0]
+        document_request(
+            kind=kind, school=school, title=title, subject=subject, params=params, requested_by=request.user
+        )
+        messages.success(request, _("“%(title)s” is being made; it appears below when done.") % {"title": title})
+        return redirect("admin:enrollment_document_changelist")
+    made = document_batch_request(kind=kind, school=school, label=label, items=items, requested_by=request.user)
+    messages.success(request, _("%(n)s documents are being made in one batch.") % {"n": made.total})
+    return redirect("admin:enrollment_documentbatch_changelist")
+
+
+class _DocumentsReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False  # documents are made by the tasks
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # issued documents are kept
+
+    def get_queryset(self, request):
+        from billing.admin import staff_school_id
+
+        queryset = super().get_queryset(request)
+        school_id = staff_school_id(request)
+        return queryset.filter(school_id=school_id) if school_id else queryset
+
+
+@admin.register(Document)
+class DocumentAdmin(_DocumentsReadOnly):
+    list_display = ("title", "kind", "status_text", "pages", "requested_by", "requested_at", "finished_at", "download")
+    list_filter = ("kind", "status", "batch")
+    list_select_related = ("requested_by",)
+    search_fields = ("title",)
+    change_list_template = "admin/enrollment/document/change_list.html"
+    exclude = ("data", "subject_type", "subject_id", "file")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="enrollment_document_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_text(self, document):
+        if document.status == Document.Status.FAILED:
+            return f"{document.get_status_display()}：{document.error}"
+        return document.get_status_display()
+
+    @admin.display(description=_("file"))
+    def download(self, document):
+        from django.utils.html import format_html
+
+        if document.status != Document.Status.DONE:
+            return "—"
+        url = reverse("admin:enrollment_document_download", args=[document.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download PDF"))
+
+    def download_view(self, request, pk):
+        from django.http import FileResponse
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        document = get_object_or_404(self.get_queryset(request), pk=pk, status=Document.Status.DONE)
+        return FileResponse(
+            document.file.open("rb"),
+            as_attachment=True,
+            filename=f"{document.title}.pdf",
+            content_type="application/pdf",
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        unfinished = (
+            self.get_queryset(request).filter(status__in=[Document.Status.QUEUED, Document.Status.RUNNING]).exists()
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "refresh": unfinished})
+
+
+@admin.register(DocumentBatch)
+class DocumentBatchAdmin(_DocumentsReadOnly):
+    list_display = ("label", "kind", "status", "progress", "requested_by", "requested_at", "finished_at", "files")
+    list_select_related = ("requested_by",)
+    change_list_template = "admin/enrollment/document/change_list.html"
+
+    def get_queryset(self, request):
+        from django.db.models import Q
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(done=Count("documents", filter=Q(documents__status=Document.Status.DONE)))
+        )
+
+    @admin.display(description=_("progress"))
+    def progress(self, batch):
+        return _("%(done)s of %(total)s") % {"done": batch.done, "total": batch.total}
+
+    @admin.display(description=_("documents"))
+    def files(self, batch):
+        from django.utils.html import format_html
+
+        url = reverse("admin:enrollment_document_changelist") + f"?batch__id__exact={batch.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Show the documents"))
+
+    def changelist_view(self, request, extra_context=None):
+        unfinished = (
+            self.get_queryset(request).filter(status__in=[Document.Status.QUEUED, Document.Status.RUNNING]).exists()
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "refresh": unfinished})
+
+
+def _term_of(school_id):
+    from .selectors import term_for_portal
+
+    return (
+        term_for_portal(school_ids=[school_id]) or Term.objects.filter(school_id=school_id).order_by("-start").first()
+    )
+
+
+@admin.action(description=_("PDF: fee notice for each selected child"), permissions=["view"])
+def fee_notices_action(modeladmin, request, queryset):
+    return _per_student(request, queryset, Document.Kind.FEE_NOTICE, _("Fee notice"))
+
+
+@admin.action(description=_("PDF: settlement statement for each selected child"), permissions=["view"])
+def settlements_action(modeladmin, request, queryset):
+    return _per_student(request, queryset, Document.Kind.SETTLEMENT, _("Settlement statement"))
+
+
+def _per_student(request, queryset, kind, name):
+    students = list(queryset.select_related("school", "homeroom__grade").order_by("student_no"))
+    if not students:
+        return None
+    term = _term_of(students[0].school_id)
+    if term is None:
+        messages.error(request, _("The school has not opened a term yet."))
+        return None
+    items = [(s, f"{name} {term.name} {s.homeroom} {s.name}", {"term": term.pk}) for s in students]
+    return queue_documents(
+        request, kind=kind, school=students[0].school, items=items, label=f"{name} {term.name} ({len(items)})"
+    )
+
+
+@admin.action(description=_("PDF: the fee notices of each selected class (one file a class)"), permissions=["view"])
+def class_fee_notices_action(modeladmin, request, queryset):
+    homerooms = list(queryset.select_related("grade__school"))
+    if not homerooms:
+        return None
+    school = homerooms[0].grade.school
+    term = _term_of(school.pk)
+    if term is None:
+        messages.error(request, _("The school has not opened a term yet."))
+        return None
+    items = [(h, f"{_('Fee notices')} {term.name} {h}", {"term": term.pk}) for h in homerooms]
+    return queue_documents(
+        request,
+        kind=Document.Kind.CLASS_FEE_NOTICE,
+        school=school,
+        items=items,
+        label=f"{_('Fee notices')} {term.name}",
+    )
+
+
+@admin.action(description=_("PDF: fee notices for the whole grade (a file per child, one batch)"), permissions=["view"])
+def grade_fee_notices_action(modeladmin, request, queryset):
+    grades = list(queryset.select_related("school"))
+    if not grades:
+        return None
+    term = _term_of(grades[0].school_id)
+    if term is None:
+        messages.error(request, _("The school has not opened a term yet."))
+        return None
+    students = (
+        Student.objects.filter(homeroom__grade__in=grades, charge_lines__term=term)
+        .select_related("homeroom__grade")
+        .distinct()
+        .order_by("homeroom__grade__number", "homeroom__number", "student_no")
+    )
+    items = [(s, f"{_('Fee notice')} {term.name} {s.homeroom} {s.name}", {"term": term.pk}) for s in students]
+    label = f"{_('Fee notices')} {term.name} {'、'.join(str(g) for g in grades)}"
+    return queue_documents(
+        request, kind=Document.Kind.FEE_NOTICE, school=grades[0].school, items=items, label=label, batch=True
+    )
+
+
+@admin.action(description=_("PDF: the notice to parents"), permissions=["view"])
+def notice_action(modeladmin, request, queryset):
+    terms = [t for t in queryset.select_related("school") if ParentNotice.objects.filter(term=t).exists()]
+    if not terms:
+        messages.error(request, _("Write the notice to parents of the term first."))
+        return None
+    items = [(t, f"{_('Notice to parents')} {t.name}", {}) for t in terms]
+    return queue_documents(
+        request, kind=Document.Kind.NOTICE, school=terms[0].school, items=items, label=_("Notice to parents")
+    )
+
+
+@admin.action(description=_("PDF: the signed agreement, for the record"), permissions=["view"])
+def agreements_action(modeladmin, request, queryset):
+    signatures = list(queryset.select_related("term__school", "student"))
+    if not signatures:
+        return None
+    items = [(sig, f"{_('Signed agreement')} {sig.term.name} {sig.student.name}", {}) for sig in signatures]
+    return queue_documents(
+        request, kind=Document.Kind.AGREEMENT, school=signatures[0].term.school, items=items,
+        label=f"{_('Signed agreement')} ({len(items)})",
+    )  # fmt: skip
+
+
+TermAdmin.actions = [notice_action]
+GradeAdmin.actions = [grade_fee_notices_action]
+HomeroomAdmin.actions = [class_fee_notices_action]
+StudentAdmin.actions = ["deactivate", fee_notices_action, settlements_action]
+AgreementSignatureAdmin.actions = [agreements_action]

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -8,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from . import selectors, workflow
+from . import notify, selectors, workflow
 from .forms import (
     ActivationForm,
     ApplicationForm,
@@ -385,3 +386,73 @@ def waiver(request, pk):
             messages.success(request, _("The waiver request is sent to the school."))
             return redirect("enrollment:waiver", child.pk)
     return render(request, "enrollment/waiver.html", {"child": child, "term": term, "form": form, "existing": existing})
+
+
+# -- inbox (guardians in the portal, staff in their own) ----------------------------------------
+
+STAFF_ROLES = (
+    Role.ADMIN, Role.FINANCE, Role.HOMEROOM_TEACHER, Role.SERVICE_TEACHER, Role.DUTY_LEADER, Role.GATE_GUARD,
+)  # fmt: skip
+INBOX_PAGE_SIZE = 30
+
+
+def _inbox_urls(portal: bool) -> dict:
+    prefix = "enrollment:portal_" if portal else "enrollment:"
+    return {"portal": portal, "message_url": f"{prefix}message", "read_all_url": f"{prefix}inbox_read_all"}
+
+
+def _inbox(request, *, portal: bool):
+    # The unread count is the navigation's (enrollment.context_processors.workspaces).
+    page = Paginator(notify.notification_list_for_user(user=request.user), INBOX_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "enrollment/inbox.html", {"page": page, **_inbox_urls(portal)})
+
+
+def _inbox_message(request, pk, *, portal: bool):
+    # Someone else's message is a 404, like any object outside the user's scope.
+    notification = get_object_or_404(notify.notification_list_for_user(user=request.user), pk=pk)
+    notify.notification_mark_read(notification=notification)
+    return render(request, "enrollment/inbox_message.html", {"notification": notification, **_inbox_urls(portal)})
+
+
+def _inbox_read_all(request, *, portal: bool):
+    count = notify.notifications_mark_all_read(user=request.user)
+    if count:
+        messages.success(
+            request,
+            ngettext("%(count)d message marked read.", "%(count)d messages marked read.", count) % {"count": count},
+        )
+    return redirect("enrollment:portal_inbox" if portal else "enrollment:inbox")
+
+
+@role_required(Role.GUARDIAN)
+def portal_inbox(request):
+    return _inbox(request, portal=True)
+
+
+@role_required(Role.GUARDIAN)
+def portal_message(request, pk):
+    return _inbox_message(request, pk, portal=True)
+
+
+@role_required(Role.GUARDIAN)
+@require_POST
+def portal_inbox_read_all(request):
+    return _inbox_read_all(request, portal=True)
+
+
+@role_required(*STAFF_ROLES)
+def inbox(request):
+    return _inbox(request, portal=False)
+
+
+@role_required(*STAFF_ROLES)
+def inbox_message(request, pk):
+    return _inbox_message(request, pk, portal=False)
+
+
+@role_required(*STAFF_ROLES)
+@require_POST
+def inbox_read_all(request):
+    return _inbox_read_all(request, portal=False)

@@ -33,6 +33,7 @@ from .models import (
     Term,
     User,
 )
+from .notify import notifications_create
 from .roles import Role, has_role
 
 S = Application.Status
@@ -50,9 +51,13 @@ INVITATION_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes a
 
 
 def notify_guardian(guardian: Guardian, *, kind: str, subject: str, body: str) -> Notification:
-    return Notification.objects.create(
-        recipient_id=guardian.user_id, guardian=guardian, kind=kind, subject=subject, body=body
+    """One message to ``guardian``, delivered after commit (``enrollment/notify.py``)."""
+    (notification,) = notifications_create(
+        notifications=[
+            Notification(recipient_id=guardian.user_id, guardian=guardian, kind=kind, subject=subject, body=body)
+        ]
     )
+    return notification
 
 
 # -- invitations ----------------------------------------------------------------------------------
@@ -289,8 +294,18 @@ def application_transition(*, application: Application, to: str, actor, note: st
             "status": S(to).label,
         }
         body = STATUS_MESSAGES[to] % {"child": application.student.name, "note": note or "—"}
-    for link in application.student.guardian_links.select_related("guardian"):
-        notify_guardian(link.guardian, kind=f"enrollment.application.{to}", subject=subject, body=body)
+    notifications_create(
+        notifications=(
+            Notification(
+                recipient_id=link.guardian.user_id,
+                guardian=link.guardian,
+                kind=f"enrollment.application.{to}",
+                subject=subject,
+                body=body,
+            )
+            for link in application.student.guardian_links.select_related("guardian")
+        )
+    )
     return application
 
 

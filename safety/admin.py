@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     AbsenceFollowUp,
@@ -87,6 +89,23 @@ class IncidentAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "kind", "severity", "group", "reported_by", "guardians_notified_at", "closed_at")
     list_select_related = ("group", "reported_by")
     list_filter = ("kind", "severity")
+    actions = ["report_pdf"]
+
+    @admin.action(description=_("PDF: incident report"), permissions=["view"])
+    def report_pdf(self, request, queryset):
+        from enrollment.admin import queue_documents
+        from enrollment.models import Document
+
+        incidents = list(queryset.select_related("school"))
+        if not incidents:
+            return None
+        items = [
+            (i, f"{_('Incident report')} {timezone.localtime(i.occurred_at):%Y-%m-%d %H:%M} {i.get_kind_display()}", {})
+            for i in incidents
+        ]
+        return queue_documents(
+            request, kind=Document.Kind.INCIDENT, school=incidents[0].school, items=items, label=_("Incident report")
+        )
 
 
 @admin.register(GateVisit)

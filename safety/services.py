@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from enrollment.models import Notification, Student, StudentGuardian
+from enrollment.notify import notifications_create
 from enrollment.roles import Role, has_role
 from enrollment.selectors import students_on_leave
 
@@ -174,7 +175,7 @@ def _report_absences(roll_call, session, student_ids, now):
                             body=body,
                         )
                     )
-    Notification.objects.bulk_create(notices)
+    notifications_create(notifications=notices)
 
 
 @transaction.atomic
@@ -440,15 +441,17 @@ def incident_report(*, school, reporter, kind, severity, occurred_at, group, stu
             "what": description,
             "actions": actions,
         }
-    Notification.objects.bulk_create(
-        Notification(
-            recipient_id=link.guardian.user_id,
-            guardian=link.guardian,
-            kind="safety.incident",
-            subject=subject,
-            body=body,
+    notifications_create(
+        notifications=(
+            Notification(
+                recipient_id=link.guardian.user_id,
+                guardian=link.guardian,
+                kind="safety.incident",
+                subject=subject,
+                body=body,
+            )
+            for link in StudentGuardian.objects.filter(student__in=students).select_related("guardian")
         )
-        for link in StudentGuardian.objects.filter(student__in=students).select_related("guardian")
     )
     return incident
 

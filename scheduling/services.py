@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from enrollment.models import Grade, Guardian, Notification, Student, Term
+from enrollment.notify import notifications_create
 
 from . import placement
 from .calendar import HolidayCalendar, UnknownHolidayYear, closed_days
@@ -441,9 +442,11 @@ def closure_announce(*, closure: Closure) -> tuple[int, list[int]]:
     # Guardians read notices in the school's language, whatever the admin's is.
     with translation.override(settings.LANGUAGE_CODE):
         subject, body = _closure_message(closure.school, closure)
-    notices = Notification.objects.bulk_create(
-        Notification(recipient_id=g.user_id, guardian=g, kind="scheduling.closure", subject=subject, body=body)
-        for g in guardians
+    notices = notifications_create(
+        notifications=(
+            Notification(recipient_id=g.user_id, guardian=g, kind="scheduling.closure", subject=subject, body=body)
+            for g in guardians
+        )
     )
     unknown = []
     for term in Term.objects.filter(service_groups__in=groups).distinct():

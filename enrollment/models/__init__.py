@@ -4,5 +4,5 @@ generated documents (documents.py)."""
 
 from .directory import *  # noqa: F403
 from .directory import GRADE_NAMES, MOBILE_RE, mobile_validator  # noqa: F401
+from .documents import *  # noqa: F403
 from .participation import *  # noqa: F403
-from .documents import *  # noqa: F403, E402

@@ -290,8 +290,14 @@ class StaffProfile(models.Model):
 
 
 class Notification(models.Model):
-    """A message to a guardian or a member of staff. Delivery (e-mail, SMS) comes with the
-    documents work; until then the record is what the portal shows."""
+    """A message to a guardian or a member of staff. Every message is in the recipient's inbox;
+    ``channel`` says how it is delivered besides (``enrollment/notify.py``). ``sent_at`` is set
+    when the delivery task claims the row, ``failed_at`` when its retries have run out."""
+
+    class Channel(models.TextChoices):
+        # SMS and WeChat come as further channels in enrollment/notify.py, each with its choice here.
+        SITE = "site", _("inbox only")
+        EMAIL = "email", _("e-mail")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -307,9 +313,13 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=50, help_text=_("Namespaced code, e.g. scheduling.closure"))
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices, default=Channel.SITE)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("delivery attempts"), default=0)
+    error = models.TextField(_("delivery error"), blank=True)
+    failed_at = models.DateTimeField(_("delivery failed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")

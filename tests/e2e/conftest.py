@@ -84,5 +84,6 @@ def _roles(transactional_db):
         "safety.migrations.0002_role_permissions",
         "billing.migrations.0002_role_permissions",
         "billing.migrations.0005_subsidy_permissions",
+        "enrollment.migrations.0009_document_permissions",
     ):
         grant_role_permissions(apps, import_module(module).ROLE_PERMISSIONS)
