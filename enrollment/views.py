@@ -456,3 +456,29 @@ def inbox_message(request, pk):
 @require_POST
 def inbox_read_all(request):
     return _inbox_read_all(request, portal=False)
+
+
+def _published_disclosures(request):
+    from .models import Document
+
+    school_ids = set(selectors.student_list_for_guardian(user=request.user).values_list("school_id", flat=True))
+    return Document.objects.filter(
+        school_id__in=school_ids, kind=Document.Kind.DISCLOSURE, status=Document.Status.DONE
+    ).select_related("school")
+
+
+@role_required(Role.GUARDIAN)
+def disclosures(request):
+    """每月收支公示: the school's monthly income and expense disclosures, as PDFs."""
+    documents = _published_disclosures(request).order_by("-params__month", "-pk")
+    return render(request, "enrollment/disclosures.html", {"documents": documents})
+
+
+@role_required(Role.GUARDIAN)
+def disclosure_download(request, pk):
+    from django.http import FileResponse
+
+    document = get_object_or_404(_published_disclosures(request), pk=pk)
+    return FileResponse(
+        document.file.open("rb"), as_attachment=False, filename=f"{document.title}.pdf", content_type="application/pdf"
+    )

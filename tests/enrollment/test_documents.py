@@ -334,3 +334,24 @@ def test_the_admin_actions_queue_documents_and_batches(
     assert DocumentBatch.objects.get().total == 1
     kinds = sorted(Document.objects.filter(status="done").values_list("kind", flat=True))
     assert kinds == ["disclosure", "fee_notice", "fee_notice"]
+
+
+def test_guardians_read_their_schools_disclosures_only(
+    client, school, guardian, finance, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from billing.services import disclosure_publish
+
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = disclosure_publish(school=school, year=2026, month=10, requested_by=finance)
+    other = SchoolFactory(name="别的学校")
+    elsewhere = Document.objects.create(
+        kind="disclosure", school=other, title="别校公示", status="done", params={"month": "2026-10"}
+    )
+    client.force_login(guardian)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("enrollment:disclosures")).content.decode()
+    assert "2026-10 收支公示" in page and "别校公示" not in page
+    response = client.get(reverse("enrollment:disclosure_download", args=[mine.pk]))
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    assert client.get(reverse("enrollment:disclosure_download", args=[elsewhere.pk])).status_code == 404
