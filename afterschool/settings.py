@@ -192,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5", hour="15-19"),
     },
     "requeue-documents": {"task": "enrollment.tasks.requeue_documents", "schedule": 120.0},
+    "remove-abandoned-imports": {
+        "task": "enrollment.tasks.remove_abandoned_imports",
+        "schedule": crontab(minute=30, hour=3),
+    },
 }
 CELERY_TASK_IGNORE_RESULT = True
 
@@ -234,3 +238,6 @@ PRODUCT_NAME = _("After-school service")
 # Import needs the "add" permission on the model, export the "view" permission.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# An import's preview keeps the uploaded roster until it is confirmed: under MEDIA_ROOT (children's
+# data, never published) rather than the shared /tmp; a beat job removes abandoned ones after a day.
+IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"

@@ -874,15 +874,16 @@ def _term_of(school_id):
 
 @admin.action(description=_("PDF: fee notice for each selected child"), permissions=["view"])
 def fee_notices_action(modeladmin, request, queryset):
-    return _per_student(request, queryset, Document.Kind.FEE_NOTICE, _("Fee notice"))
+    return _per_student(request, queryset, Document.Kind.FEE_NOTICE)
 
 
 @admin.action(description=_("PDF: settlement statement for each selected child"), permissions=["view"])
 def settlements_action(modeladmin, request, queryset):
-    return _per_student(request, queryset, Document.Kind.SETTLEMENT, _("Settlement statement"))
+    return _per_student(request, queryset, Document.Kind.SETTLEMENT)
 
 
-def _per_student(request, queryset, kind, name):
+def _per_student(request, queryset, kind):
+    name = str(Document.Kind(kind).label)
     students = list(queryset.select_related("school", "homeroom__grade").order_by("student_no"))
     if not students:
         return None
@@ -906,13 +907,10 @@ def class_fee_notices_action(modeladmin, request, queryset):
     if term is None:
         messages.error(request, _("The school has not opened a term yet."))
         return None
-    items = [(h, f"{_('Fee notices')} {term.name} {h}", {"term": term.pk}) for h in homerooms]
+    name = str(Document.Kind.CLASS_FEE_NOTICE.label)
+    items = [(h, f"{name} {term.name} {h}", {"term": term.pk}) for h in homerooms]
     return queue_documents(
-        request,
-        kind=Document.Kind.CLASS_FEE_NOTICE,
-        school=school,
-        items=items,
-        label=f"{_('Fee notices')} {term.name}",
+        request, kind=Document.Kind.CLASS_FEE_NOTICE, school=school, items=items, label=f"{name} {term.name}"
     )
 
 
@@ -931,8 +929,9 @@ def grade_fee_notices_action(modeladmin, request, queryset):
         .distinct()
         .order_by("homeroom__grade__number", "homeroom__number", "student_no")
     )
-    items = [(s, f"{_('Fee notice')} {term.name} {s.homeroom} {s.name}", {"term": term.pk}) for s in students]
-    label = f"{_('Fee notices')} {term.name} {'、'.join(str(g) for g in grades)}"
+    name = str(Document.Kind.FEE_NOTICE.label)
+    items = [(s, f"{name} {term.name} {s.homeroom} {s.name}", {"term": term.pk}) for s in students]
+    label = f"{name} {term.name} {'、'.join(str(g) for g in grades)}"
     return queue_documents(
         request, kind=Document.Kind.FEE_NOTICE, school=grades[0].school, items=items, label=label, batch=True
     )
@@ -944,10 +943,9 @@ def notice_action(modeladmin, request, queryset):
     if not terms:
         messages.error(request, _("Write the notice to parents of the term first."))
         return None
-    items = [(t, f"{_('Notice to parents')} {t.name}", {}) for t in terms]
-    return queue_documents(
-        request, kind=Document.Kind.NOTICE, school=terms[0].school, items=items, label=_("Notice to parents")
-    )
+    name = str(Document.Kind.NOTICE.label)
+    items = [(t, f"{name} {t.name}", {}) for t in terms]
+    return queue_documents(request, kind=Document.Kind.NOTICE, school=terms[0].school, items=items, label=name)
 
 
 @admin.action(description=_("PDF: the signed agreement, for the record"), permissions=["view"])
@@ -955,10 +953,11 @@ def agreements_action(modeladmin, request, queryset):
     signatures = list(queryset.select_related("term__school", "student"))
     if not signatures:
         return None
-    items = [(sig, f"{_('Signed agreement')} {sig.term.name} {sig.student.name}", {}) for sig in signatures]
+    name = str(Document.Kind.AGREEMENT.label)
+    items = [(sig, f"{name} {sig.term.name} {sig.student.name}", {}) for sig in signatures]
     return queue_documents(
         request, kind=Document.Kind.AGREEMENT, school=signatures[0].term.school, items=items,
-        label=f"{_('Signed agreement')} ({len(items)})",
+        label=f"{name} ({len(items)})",
     )  # fmt: skip
 
 

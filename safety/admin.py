@@ -99,12 +99,13 @@ class IncidentAdmin(ReadOnlyAdmin):
         incidents = list(queryset.select_related("school"))
         if not incidents:
             return None
+        name = str(Document.Kind.INCIDENT.label)
         items = [
-            (i, f"{_('Incident report')} {timezone.localtime(i.occurred_at):%Y-%m-%d %H:%M} {i.get_kind_display()}", {})
+            (i, f"{name} {timezone.localtime(i.occurred_at):%Y-%m-%d %H:%M} {i.get_kind_display()}", {})
             for i in incidents
         ]
         return queue_documents(
-            request, kind=Document.Kind.INCIDENT, school=incidents[0].school, items=items, label=_("Incident report")
+            request, kind=Document.Kind.INCIDENT, school=incidents[0].school, items=items, label=name
         )
 
 

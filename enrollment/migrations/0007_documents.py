@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('lease_until', models.DateTimeField(blank=True, editable=False, null=True)),
                 ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='asked at')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished at')),
-                ('kind', models.CharField(max_length=20, verbose_name='kind')),
+                ('kind', models.CharField(choices=[('notice', 'notice to parents'), ('agreement', 'signed agreement'), ('fee_notice', 'fee notice'), ('class_fee_notice', 'fee notices of a class'), ('settlement', 'settlement statement'), ('disclosure', 'monthly income and expense disclosure'), ('subsidy', 'teacher attendance and subsidy'), ('incident', 'incident report')], max_length=20, verbose_name='kind')),
                 ('label', models.CharField(max_length=200, verbose_name='title')),
                 ('total', models.PositiveIntegerField(default=0, verbose_name='documents')),
                 ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='asked by')),

@@ -26,6 +26,17 @@ class DocumentStatus(models.TextChoices):
     FAILED = "failed", _("failed")
 
 
+class DocumentKind(models.TextChoices):
+    NOTICE = "notice", _("notice to parents")
+    AGREEMENT = "agreement", _("signed agreement")
+    FEE_NOTICE = "fee_notice", _("fee notice")
+    CLASS_FEE_NOTICE = "class_fee_notice", _("fee notices of a class")
+    SETTLEMENT = "settlement", _("settlement statement")
+    DISCLOSURE = "disclosure", _("monthly income and expense disclosure")
+    SUBSIDY = "subsidy", _("teacher attendance and subsidy")
+    INCIDENT = "incident", _("incident report")
+
+
 class _Claimable(models.Model):
     """Work a worker claims with a conditional update (status, token and lease), so that running
     the same task twice, or after a worker died, finishes it exactly once."""
@@ -51,7 +62,7 @@ class DocumentBatch(_Claimable):
     """Many documents made by one task (for example the fee notices of a whole grade)."""
 
     school = models.ForeignKey(School, models.PROTECT, related_name="+", verbose_name=_("school"))
-    kind = models.CharField(_("kind"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
     label = models.CharField(_("title"), max_length=200)
     total = models.PositiveIntegerField(_("documents"), default=0)
 
@@ -65,15 +76,7 @@ class DocumentBatch(_Claimable):
 
 
 class Document(_Claimable):
-    class Kind(models.TextChoices):
-        NOTICE = "notice", _("notice to parents")
-        AGREEMENT = "agreement", _("signed agreement")
-        FEE_NOTICE = "fee_notice", _("fee notice")
-        CLASS_FEE_NOTICE = "class_fee_notice", _("fee notices of a class")
-        SETTLEMENT = "settlement", _("settlement statement")
-        DISCLOSURE = "disclosure", _("monthly income and expense disclosure")
-        SUBSIDY = "subsidy", _("teacher attendance and subsidy")
-        INCIDENT = "incident", _("incident report")
+    Kind = DocumentKind
 
     school = models.ForeignKey(School, models.PROTECT, related_name="+", verbose_name=_("school"))
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)

@@ -1,5 +1,6 @@
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -84,3 +85,39 @@ def test_finance_books_the_months_subsidy_and_refunds_a_balance(
     desktop.get_by_text("已向").wait_for()
     assert Refund.objects.get(student=child).amount == Decimal("50.00")
     screenshot(desktop, "desktop-refund-balance")
+
+
+def test_finance_makes_a_grades_fee_notices_follows_the_batch_and_downloads_one(
+    live_server, desktop, screenshot, school, finance, student_a, student_b
+):
+    from django.utils import timezone
+
+    from tests.enrollment.factories import StudentFactory
+
+    today = timezone.localdate()
+    term = TermFactory(school=school, start=today.replace(day=1), end=today.replace(day=1).replace(year=today.year + 1))
+    standard = FeeStandard.objects.create(term=term, item="after_school", mode="monthly_half", amount=Decimal("120.00"))
+    run = BillingRun.objects.create(term=term, month=term.start)
+    children = [student_a, *(StudentFactory(homeroom=student_a.homeroom, school=school) for _ in range(4))]
+    for child in children:
+        ChargeLine.objects.create(
+            term=term, student=child, standard=standard, month=term.start, kind="charge", fee=Decimal("120.00"),
+            workdays=20, participation_days=15, waiver_percent=Decimal("0"), amount=Decimal("120.00"), run=run,
+        )  # fmt: skip
+
+    desktop.goto(live_server.url + "/login/")
+    desktop.get_by_label("用户名或手机号").fill(finance.username)
+    desktop.get_by_label("密码").fill(PASSWORD)
+    desktop.get_by_role("button", name="登录").click()
+    desktop.goto(live_server.url + "/admin/enrollment/grade/")
+    desktop.locator("input.action-select").first.check()
+    desktop.select_option("select[name=action]", label="生成 PDF：全年级缴费通知单（每生一个文件，批量）")
+    desktop.get_by_role("button", name="执行").click()
+    desktop.get_by_text("正在批量生成 5 份文档").wait_for()
+    assert "5 / 5" in desktop.content()  # eager here: the batch has finished by the time the page shows
+    screenshot(desktop, "desktop-document-batch")
+    desktop.get_by_role("link", name="查看文档").click()
+    with desktop.expect_download() as download:
+        desktop.get_by_role("link", name="下载 PDF").first.click()
+    assert download.value.suggested_filename.endswith(".pdf")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")

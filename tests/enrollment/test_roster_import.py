@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -298,3 +299,27 @@ def test_an_oversized_roster_file_is_refused_with_a_message(client, admin_user, 
 
     assert "最多只能导入" in response.content.decode()
     assert counts() == (0, 0, 0, 0)
+
+
+def test_an_abandoned_import_preview_is_removed_after_a_day(client, admin_user, primary_school):
+    import time_machine
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from enrollment.tasks import remove_abandoned_imports
+
+    storage = storages["import_export"]
+    folder = "django-import-export"
+    before = set(storage.listdir(folder)[1]) if storage.exists(folder) else set()
+    client.force_login(admin_user)
+    client.post(
+        reverse("admin:enrollment_student_import"),
+        {"school": primary_school.pk, "format": _xlsx_format_index(client), "import_file": _xlsx(GOOD)},
+    )  # previewed, never confirmed
+    [kept] = set(storage.listdir(folder)[1]) - before  # in the application's storage, not the shared /tmp
+
+    remove_abandoned_imports()
+    assert kept in storage.listdir(folder)[1]  # a fresh preview stays
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert remove_abandoned_imports() >= 1
+    assert storage.listdir(folder)[1] == []
