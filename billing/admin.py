@@ -153,26 +153,6 @@ class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelA
             *super().get_urls(),
         ]
 
-    def _refund_balance(self, request, term, rows):
-        """结余退还: pay a child's balance back, the amount read afresh at the moment of posting."""
-        if not request.user.has_perm("billing.add_refund"):
-            raise PermissionDenied
-        due = {str(student.pk): (student, amount) for student, *_rest, amount in rows}
-        if request.POST.get("student") not in due:
-            messages.error(request, _("Nothing is due to this child any more."))
-        else:
-            student, amount = due[request.POST["student"]]
-            refund = services.refund_post(
-                term=term, student=student, amount=amount, refunded_by=request.user,
-                reason=str(_("Balance refunded at settlement (结余退还)")),
-            )  # fmt: skip
-            messages.success(
-                request,
-                _("Refunded %(amount)s yuan to %(child)s, receipt %(receipt)s.")
-                % {"amount": refund.amount, "child": student.name, "receipt": refund.receipt_no},
-            )
-        return redirect(request.path)
-
     def changelist_view(self, request, extra_context=None):
         terms = school_terms(request).order_by("-start")[:3]
         return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
@@ -242,11 +222,19 @@ class BillingRunAdmin(SchoolScoped, admin.ModelAdmin):
     def run_again(self, request, queryset):
         from .services import billing_run
 
-        for run in queryset.select_related("term"):
+        for run in queryset.select_related("term").order_by("month", "at"):
             try:
-                billing_run(term=run.term, year=run.month.year, month=run.month.month, started_by=request.user)
+                again = billing_run(term=run.term, year=run.month.year, month=run.month.month, started_by=request.user)
             except UnknownHolidayYear as exc:
                 self.message_user(request, exc.message, messages.ERROR)
+            except ValidationError as exc:
+                self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    _("%(month)s: %(charges)s new charges, %(adjustments)s adjustments.")
+                    % {"month": f"{run.month:%Y-%m}", "charges": again.charges, "adjustments": again.adjustments},
+                )
 
 
 class PostedAdmin(admin.ModelAdmin):
@@ -347,9 +335,9 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         term = get_object_or_404(school_terms(request), pk=term_id)
-        rows = rows_for(term=term)
         if request.method == "POST" and settlement:
-            return self._refund_balance(request, term, rows)
+            return self._refund_balance(request, term)
+        rows = rows_for(term=term)
         if request.GET.get("format") == "xlsx":
             headers = [_("student number"), _("name"), _("homeroom class"), _("charged"), _("paid"), _("refunded")]
             headers.append(_("to refund") if settlement else _("owed"))
@@ -366,19 +354,20 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
         }
         return TemplateResponse(request, "admin/billing/arrears.html", context)
 
-    def _refund_balance(self, request, term, rows):
+    def _refund_balance(self, request, term):
         """结余退还: pay a child's balance back, the amount read afresh at the moment of posting."""
         if not request.user.has_perm("billing.add_refund"):
             raise PermissionDenied
-        due = {str(student.pk): (student, amount) for student, *_rest, amount in rows}
-        if request.POST.get("student") not in due:
-            messages.error(request, _("Nothing is due to this child any more."))
+        from enrollment.models import Student
+
+        student = Student.objects.filter(pk=request.POST.get("student") or 0, school_id=term.school_id).first()
+        try:
+            if student is None:
+                raise ValidationError(_("Nothing is due to this child any more."))
+            refund = services.settlement_refund(term=term, student=student, refunded_by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
         else:
-            student, amount = due[request.POST["student"]]
-            refund = services.refund_post(
-                term=term, student=student, amount=amount, refunded_by=request.user,
-                reason=str(_("Balance refunded at settlement (结余退还)")),
-            )  # fmt: skip
             messages.success(
                 request,
                 _("Refunded %(amount)s yuan to %(child)s, receipt %(receipt)s.")
@@ -438,17 +427,12 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
     def month_view(self, request):
         """每月收支: a month's income and expenses of the special account, for the disclosure."""
         import calendar
-        import re
 
         from enrollment.models import School
 
         if not self.has_view_permission(request):
             raise PermissionDenied
-        today = timezone.localdate()
-        match = re.fullmatch(r"(\d{4})-(\d{1,2})", request.GET.get("month", ""))
-        year, month = (int(match.group(1)), int(match.group(2))) if match else (today.year, today.month)
-        if not 1 <= month <= 12:
-            year, month = today.year, today.month
+        year, month = month_param(request)
         school_id = staff_school_id(request)
         school = School.objects.filter(pk=school_id).first() if school_id else School.objects.first()
         if request.method == "POST" and school is not None:
@@ -467,8 +451,18 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
 
 
 def _queue_month_document(request, kind, school, year, month):
+    """The disclosure and the subsidy publication describe a finished month, and are made once."""
+    import calendar
+
     from enrollment.admin import queue_documents
 
+    if date(year, month, calendar.monthrange(year, month)[1]) >= timezone.localdate():
+        messages.error(request, _("%(month)s is not over yet.") % {"month": f"{year}-{month:02d}"})
+        return redirect(f"{request.path}?month={year}-{month:02d}")
+    if kind == Document.Kind.DISCLOSURE:
+        document = services.disclosure_publish(school=school, year=year, month=month, requested_by=request.user)
+        messages.success(request, _("“%(title)s” is being made; it appears below when done.") % {"title": document})
+        return redirect("admin:enrollment_document_changelist")
     title = f"{Document.Kind(kind).label} {year}-{month:02d}"
     return queue_documents(
         request, kind=kind, school=school, items=[(school, title, {"month": f"{year}-{month:02d}"})], label=title
@@ -484,7 +478,7 @@ def month_param(request):
 
     today = timezone.localdate()
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", request.GET.get("month", ""))
-    if match and 1 <= int(match.group(2)) <= 12:
+    if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
         return int(match.group(1)), int(match.group(2))
     return today.year, today.month
 

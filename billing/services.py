@@ -9,7 +9,7 @@ from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,9 +56,11 @@ class _RunInputs:
     chosen: dict  # student id → the items the family chose
     exits: dict  # student id → first day without service, for withdrawn children
     month_days: dict  # student id → days attended this month (statutory working days)
-    term_days: dict  # student id → days attended in the term up to the month's end
+    term_days: dict  # student id → days attended in the term so far
     periods: dict  # student id → periods a day in the timetable
-    waivers: dict  # student id → waived percent
+    waivers: dict  # student id → waived percent in force by the month's end (monthly items)
+    term_waivers: dict  # student id → approved waived percent (once-a-term items: the whole fee)
+    today: date
     term: object
     holiday_calendar: HolidayCalendar
 
@@ -94,7 +96,7 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
     memberships = list(
         GroupMembership.objects.filter(group__term=term, student_id__in=placed)
         .filter(Q(left_on__isnull=True) | Q(left_on__gt=first))
-        .values_list("student_id", "group_id")
+        .values_list("student_id", "group_id", "left_on")
     )
     attended = RollCallEntry.objects.filter(roll_call__session__group__term=term, status__in=ATTENDED)
     month_days = defaultdict(set)
@@ -107,10 +109,9 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
             month_days[student_id].add(day)
     term_days = {}
     if FeeStandard.Mode.DAILY_PREPAID in modes:
-        counted = holiday_calendar.workdays(term.start, min(last, term.end))
+        # Every day of service attended in the term so far (sessions exist on service days only).
         term_days = dict(
-            attended.filter(roll_call__session__date__in=counted)
-            .values("student_id")
+            attended.values("student_id")
             .annotate(days=Count("roll_call__session__date", distinct=True))
             .values_list("student_id", "days")
         )
@@ -121,34 +122,42 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
             TimetableSlot.objects.filter(group__term=term).values("group_id", "weekday").annotate(n=Count("pk"))
         ).values_list("group_id", "weekday", "n"):
             per_group[group_id][weekday] = count
+        # The groups a child is in at the month's end (a child who changed group counts once).
+        at_end = {(sid, gid) for sid, gid, left_on in memberships if left_on is None or left_on > last}
+        still_in = {sid for sid, _gid in at_end}
+        counted = at_end | {(sid, gid) for sid, gid, _left in memberships if sid not in still_in}
         per_student = defaultdict(lambda: defaultdict(int))
-        for student_id, group_id in memberships:
+        for student_id, group_id in counted:
             for weekday, count in per_group[group_id].items():
                 per_student[student_id][weekday] += count
         periods = {sid: max(days.values(), default=0) for sid, days in per_student.items()}
+    approved = list(
+        Waiver.objects.filter(term=term, status=Waiver.Status.APPROVED).values_list(
+            "student_id", "percent", "effective_from"
+        )
+    )
     return _RunInputs(
         first=first,
         last=last,
         month_workdays=len(month_workdays),
-        members={student_id for student_id, _group in memberships},
+        members={student_id for student_id, _group, _left in memberships},
         chosen=chosen,
         exits=exits,
         month_days={sid: len(days) for sid, days in month_days.items()},
         term_days=term_days,
         periods=periods,
-        waivers=dict(
-            Waiver.objects.filter(term=term, status=Waiver.Status.APPROVED, effective_from__lte=last).values_list(
-                "student_id", "percent"
-            )
-        ),
+        waivers={sid: percent for sid, percent, since in approved if since <= last},
+        term_waivers={sid: percent for sid, percent, _since in approved},
+        today=timezone.localdate(),
         term=term,
         holiday_calendar=holiday_calendar,
     )
 
 
-def _due(standard, student_id, inputs: _RunInputs, *, charged_before: bool) -> _Due | None:
-    """What ``student_id`` owes for ``standard`` in the term up to the end of the month (for a
-    once-a-term item) or for the month (monthly item); None when nothing is due."""
+def _due(standard, student_id, inputs: _RunInputs, *, first_billed: date | None) -> _Due | None:
+    """What ``student_id`` owes for ``standard``: for a monthly item, for the month; for a
+    once-a-term item, for the whole term as known now (so running any month again agrees with the
+    others). None when nothing is due. ``first_billed`` is the first month the item was charged."""
     Mode = FeeStandard.Mode
     if standard.item not in inputs.chosen.get(student_id, ()):
         return None  # the family did not choose this service
@@ -161,23 +170,28 @@ def _due(standard, student_id, inputs: _RunInputs, *, charged_before: bool) -> _
             standard.amount, days, inputs.month_workdays, exactly_half_is_full=standard.exactly_half_is_full
         )
         return _Due(gross, inputs.month_workdays, days)
-    if not (active or charged_before):
+    if not (active or first_billed):
         return None
+    # Settled once the child has left: by the end of the month billed, or by today.
     exit_day = inputs.exits.get(student_id)
-    left = exit_day is not None and exit_day <= inputs.last + timedelta(days=1)
+    left = exit_day is not None and exit_day <= max(inputs.last + timedelta(days=1), inputs.today)
     if standard.mode == Mode.DAILY_PREPAID:
         served = inputs.term_days.get(student_id, 0)
-        if left or inputs.last >= standard.term.end:  # withdrawal, or the term's last month
+        term_over = max(inputs.last, inputs.today) >= standard.term.end
+        if left or term_over:  # withdrawal, or the term's end
             charge, _refund = daily_prepaid_settlement(standard.amount, standard.prepaid_days, served)
             return _Due(charge, standard.prepaid_days, served, settled=True)
         return _Due(to_fen(standard.amount * standard.prepaid_days), standard.prepaid_days, standard.prepaid_days)
     periods = max(inputs.periods.get(student_id, 1), 1) if standard.mode == Mode.PER_PERIOD_DAY else 1
     fee = to_fen(standard.amount * periods)
-    if left and inputs.service_days:
-        total = len(inputs.service_days)
-        served = sum(1 for day in inputs.service_days if day < exit_day)
-        charge, _refund = term_flat_settlement(fee, total, served)
-        return _Due(charge, total, served, periods, settled=True)
+    if left:
+        # Pro rata over the service days from the child's first month billed to the term's end.
+        start = max(first_billed or inputs.first, standard.term.start)
+        days = [day for day in inputs.service_days if day >= start]
+        if days:
+            served = sum(1 for day in days if day < exit_day)
+            charge, _refund = term_flat_settlement(fee, len(days), served)
+            return _Due(charge, len(days), served, periods, settled=True)
     return _Due(fee, 0, 0, periods)
 
 
@@ -205,33 +219,37 @@ def billing_run(*, term, year: int, month: int, started_by=None, holiday_calenda
 
     def sums(queryset):
         return {
-            (row["student_id"], row["standard_id"]): (to_fen(row["amount"]), to_fen(row["waived"]))
-            for row in queryset.values("student_id", "standard_id").annotate(amount=Sum("amount"), waived=Sum("waived"))
+            (row["student_id"], row["standard_id"]): (to_fen(row["amount"]), to_fen(row["waived"]), row["first"])
+            for row in queryset.values("student_id", "standard_id").annotate(
+                amount=Sum("amount"), waived=Sum("waived"), first=Min("month")
+            )
         }
 
     lines_of_term = ChargeLine.objects.filter(term=term)
     this_month = sums(lines_of_term.filter(month=first))
-    before = sums(lines_of_term.filter(month__lt=first, standard__in=[s for s in standards if s.once_a_term]))
+    # Once-a-term items are compared with all their lines, whatever month they were written in.
+    whole_term = sums(lines_of_term.filter(standard__in=[s for s in standards if s.once_a_term]))
     run = BillingRun.objects.create(term=term, month=first, started_by=started_by)
     lines = []
-    candidates = inputs.members | {sid for sid, _std in this_month} | {sid for sid, _std in before}
+    candidates = inputs.members | {sid for sid, _std in this_month} | {sid for sid, _std in whole_term}
     for student_id in sorted(candidates):
-        percent = inputs.waivers.get(student_id) or ZERO
         for standard in standards:
             key = (student_id, standard.pk)
-            earlier_amount, earlier_waived = before.get(key, (ZERO, ZERO))
-            due = _due(standard, student_id, inputs, charged_before=key in before)
-            if due is None:
-                amount = waived = ZERO
+            if standard.once_a_term:
+                percent = inputs.term_waivers.get(student_id) or ZERO
+                so_far = whole_term.get(key)
+                due = _due(standard, student_id, inputs, first_billed=so_far[2] if so_far else None)
             else:
-                net = apply_waiver(due.gross, percent)
-                amount, waived = net - earlier_amount, due.gross - net - earlier_waived
-            so_far = this_month.get(key)
-            if so_far is None and amount == waived == ZERO:
+                percent = inputs.waivers.get(student_id) or ZERO
+                so_far = this_month.get(key)
+                due = _due(standard, student_id, inputs, first_billed=None)
+            amount = waived = ZERO
+            if due is not None:
+                amount = apply_waiver(due.gross, percent)
+                waived = due.gross - amount
+            done_amount, done_waived, _first = so_far or (ZERO, ZERO, None)
+            if (so_far is None and amount == waived == ZERO) or (done_amount, done_waived) == (amount, waived):
                 continue
-            if so_far is not None and so_far == (amount, waived):
-                continue
-            done_amount, done_waived = so_far or (ZERO, ZERO)
             due = due or _Due(ZERO, inputs.month_workdays, 0)
             lines.append(
                 ChargeLine(
@@ -312,6 +330,22 @@ def refund_post(*, term, student, amount, reason: str, refunded_by, refunded_at=
     refund.full_clean()
     refund.save()
     return refund
+
+
+@transaction.atomic
+def settlement_refund(*, term, student, refunded_by) -> Refund:
+    """结余退还: pay back what the family paid beyond its charges. The school year's receipt
+    sequence is locked first, so two clicks (or two cashiers) cannot both pay the same balance."""
+    year = school_year(term.start)
+    ReceiptSequence.objects.get_or_create(school=term.school, year=year)
+    ReceiptSequence.objects.select_for_update().get(school=term.school, year=year)
+    balance = statement_for(student=student, term=term).balance
+    if balance >= 0:
+        raise ValidationError(_("Nothing is due to this child any more."))
+    return refund_post(
+        term=term, student=student, amount=-balance, refunded_by=refunded_by,
+        reason=_("Balance refunded at settlement (结余退还)"),
+    )  # fmt: skip
 
 
 @dataclass

@@ -780,7 +780,7 @@ class _DocumentsReadOnly(admin.ModelAdmin):
 @admin.register(Document)
 class DocumentAdmin(_DocumentsReadOnly):
     list_display = ("title", "kind", "status_text", "pages", "requested_by", "requested_at", "finished_at", "download")
-    list_filter = ("kind", "status", "batch")
+    list_filter = ("kind", "status", ("batch", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("requested_by",)
     search_fields = ("title",)
     change_list_template = "admin/enrollment/document/change_list.html"

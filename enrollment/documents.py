@@ -27,6 +27,7 @@ from .models import Document, DocumentBatch
 
 logger = logging.getLogger(__name__)
 RENDERERS: dict[str, "Renderer"] = {}
+MAX_ATTEMPTS = 4  # a first try and three retries of a transient error
 
 
 class TransientDocumentError(Exception):
@@ -161,13 +162,20 @@ def document_render(*, document_id: int) -> bool:
     document = Document.objects.get(pk=document_id)
     try:
         if document.data is None:
-            data = RENDERERS[document.kind].snapshot(document)
+            # Frozen in the school's language and time, whoever asked and wherever it runs.
+            with translation.override(settings.LANGUAGE_CODE), timezone.override("Asia/Shanghai"):
+                data = RENDERERS[document.kind].snapshot(document)
             # Frozen once: a second attempt renders what the first one froze.
             Document.objects.filter(pk=document_id, claim=token, data__isnull=True).update(data=data)
             document.refresh_from_db(fields=["data"])
         pdf, pages = render_html_to_pdf(render_html(document))
         name = document.file.storage.save(document.file.field.generate_filename(document, "x.pdf"), ContentFile(pdf))
-    except TransientDocumentError:
+    except TransientDocumentError as error:
+        if document.attempts >= MAX_ATTEMPTS:  # the claim has counted this attempt
+            Document.objects.filter(pk=document_id, claim=token).update(
+                status=Document.Status.FAILED, error=f"{error} ({MAX_ATTEMPTS}×)"[:2000], finished_at=timezone.now()
+            )
+            return False
         Document.objects.filter(pk=document_id, claim=token).update(status=Document.Status.QUEUED, claim="")
         raise
     except Exception as error:  # recorded for the staff page; the traceback goes to the log
@@ -208,10 +216,15 @@ def batch_render(*, batch_id: int) -> bool:
         .values_list("pk", flat=True)
     )
     for document_id in list(pending):
-        DocumentBatch.objects.filter(pk=batch_id, claim=token).update(
+        renewed = DocumentBatch.objects.filter(pk=batch_id, claim=token).update(
             lease_until=timezone.now() + timedelta(seconds=lease_seconds())
         )
-        document_render(document_id=document_id)
+        if not renewed:
+            return False  # another worker took the batch over after our lease ran out
+        try:
+            document_render(document_id=document_id)
+        except TransientDocumentError:
+            continue  # queued again; the batch is handed back below and the requeue job retries it
     counts = dict(
         Document.objects.filter(batch_id=batch_id).values("status").annotate(n=Count("pk")).values_list("status", "n")
     )

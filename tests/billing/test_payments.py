@@ -322,3 +322,41 @@ def test_finance_refunds_a_balance_from_the_settlement_list_once(client, term, s
     assert "40.00" in page.content.decode() and refund.receipt_no in page.content.decode()
     assert "不再" in again.content.decode() and Refund.objects.count() == 1
     assert settlement_list(term=term) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks are a PostgreSQL matter; SQLite serialises writers"
+)
+def test_two_clicks_on_refund_the_balance_pay_it_once(school, finance):
+    from django.core.exceptions import ValidationError
+    from django.db import connections
+
+    from billing.models import Refund
+    from billing.services import settlement_refund
+
+    term = TermFactory(school=school, start=date(2026, 9, 1), end=date(2027, 1, 22))
+    student = StudentFactory(school=school)
+    _charge(term, student, "60.00")
+    payment_post(term=term, student=student, amount=D("100.00"), method="cash", received_by=finance)
+    barrier, refused, errors = threading.Barrier(2), [], []
+
+    def click():
+        try:
+            barrier.wait()
+            settlement_refund(term=term, student=student, refunded_by=finance)
+        except ValidationError:
+            refused.append(1)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == [] and refused == [1]
+    assert list(Refund.objects.values_list("amount", flat=True)) == [D("40.00")]

@@ -57,10 +57,14 @@ def test_a_mid_term_withdrawal_from_a_flat_fee_is_settled_pro_rata_by_service_da
     # 300 × 25 / 84 = 89.2857… → 89.29 charged, 210.71 back.
     assert _lines(leaving, flat) == [
         ("2026-09", "charge", D("300.00"), False, 0, 0),
-        ("2026-10", "charge", D("-210.71"), True, 25, 84),
+        ("2026-10", "adjustment", D("-210.71"), True, 25, 84),
     ]
     assert _lines(staying, flat) == [("2026-09", "charge", D("300.00"), False, 0, 0)]
-    assert (october.charges, again.charges + again.adjustments, november.charges + november.adjustments) == (1, 0, 0)
+    assert (october.adjustments, again.charges + again.adjustments, november.charges + november.adjustments) == (
+        1,
+        0,
+        0,
+    )
     assert [(row[0], row[4]) for row in settlement_list(term=autumn["term"])] == [(leaving, D("210.71"))]
     fee_income = LedgerEntry.objects.filter(category="fees").order_by("date").values_list("amount", flat=True)
     assert list(fee_income) == [D("600.00"), D("-210.71")]
@@ -77,7 +81,7 @@ def test_a_withdrawal_recorded_after_a_skipped_month_is_settled_in_the_next_run(
 
     assert _lines(leaving, flat) == [
         ("2026-09", "charge", D("300.00"), False, 0, 0),
-        ("2026-11", "charge", D("-210.71"), True, 25, 84),
+        ("2026-11", "adjustment", D("-210.71"), True, 25, 84),
     ]
 
 
@@ -96,10 +100,10 @@ def test_a_prepaid_daily_rate_is_charged_ahead_and_settled_at_the_term_end(autum
     # Roll call was taken in September only: 22 and 7 days served → 79.20 and 25.20 charged.
     assert _lines(regular, prepaid) == [
         ("2026-09", "charge", D("360.00"), False, 100, 100),
-        ("2026-12", "charge", D("-280.80"), True, 22, 100),
+        ("2026-12", "adjustment", D("-280.80"), True, 22, 100),
     ]
-    assert _lines(often_away, prepaid)[-1] == ("2026-12", "charge", D("-334.80"), True, 7, 100)
-    assert december.charges == 2
+    assert _lines(often_away, prepaid)[-1] == ("2026-12", "adjustment", D("-334.80"), True, 7, 100)
+    assert december.adjustments == 2
     refunds = {row[0]: row[4] for row in settlement_list(term=autumn["term"])}
     assert refunds == {regular: D("280.80"), often_away: D("334.80")}
 
@@ -153,7 +157,7 @@ def test_per_period_a_day_charges_for_the_periods_in_the_timetable(autumn, admin
     _withdraw(one, date(2026, 10, 12), admin_user)
     billing_run(term=autumn["term"], year=2026, month=10)
     # 360 × 25 / 84 = 107.142… → 107.14 kept.
-    assert _lines(one, standard)[-1] == ("2026-10", "charge", D("-252.86"), True, 25, 84)
+    assert _lines(one, standard)[-1] == ("2026-10", "adjustment", D("-252.86"), True, 25, 84)
 
 
 def test_each_item_is_charged_only_to_the_families_who_chose_it(autumn):
@@ -233,3 +237,68 @@ def test_a_run_with_every_mode_and_a_settlement_reads_a_fixed_number_of_queries(
 # closures and the other year's holiday notice behind the service days (settlement): the same for
 # 5 and 30 children.
 READS_WITH_EVERY_MODE = 16
+
+
+def test_running_earlier_months_again_after_a_settlement_changes_nothing(autumn, admin_user):
+    flat = FeeStandard.objects.create(term=autumn["term"], item="after_school", mode="term_flat", amount=D("300.00"))
+    leaving = child(autumn, 20)
+    for month in (9, 10):
+        billing_run(term=autumn["term"], year=2026, month=month)
+    _withdraw(leaving, date(2026, 10, 12), admin_user)
+    billing_run(term=autumn["term"], year=2026, month=11)  # the settlement lands in November
+
+    again = [billing_run(term=autumn["term"], year=2026, month=m) for m in (10, 9, 11)]
+
+    assert [run.charges + run.adjustments for run in again] == [0, 0, 0]
+    assert sum(line.amount for line in ChargeLine.objects.filter(student=leaving, standard=flat)) == D("89.29")
+
+
+def test_a_term_fee_waiver_recorded_later_is_not_undone_by_rerunning_september(autumn):
+    FeeStandard.objects.create(term=autumn["term"], item="after_school", mode="term_flat", amount=D("300.00"))
+    helped = child(autumn, 20)
+    billing_run(term=autumn["term"], year=2026, month=9)
+    Waiver.objects.create(
+        term=autumn["term"], student=helped, category="dibao", status="approved", percent=D("50"),
+        effective_from=date(2026, 10, 8), meeting_date=date(2026, 10, 7), approver="校长",
+    )  # fmt: skip
+    billing_run(term=autumn["term"], year=2026, month=10)
+    billing_run(term=autumn["term"], year=2026, month=9)
+
+    lines = ChargeLine.objects.filter(student=helped).order_by("created_at")
+    assert [(f"{line.month:%m}", line.amount, line.waived) for line in lines] == [
+        ("09", D("300.00"), D("0.00")),
+        ("10", D("-150.00"), D("150.00")),
+    ]
+
+
+def test_a_child_who_changes_group_mid_month_pays_for_the_periods_once(autumn):
+    from scheduling.models import GroupMembership
+    from tests.scheduling.factories import ServiceGroupFactory
+
+    standard = FeeStandard.objects.create(
+        term=autumn["term"], item="after_school", mode="per_period_day", amount=D("180.00")
+    )
+    mover = child(autumn, 20)
+    other = ServiceGroupFactory(term=autumn["term"])
+    SlotFactory(group=other, weekday=0)
+    GroupMembership.objects.filter(student=mover).update(left_on=date(2026, 9, 14))
+    GroupMembership.objects.create(group=other, student=mover)
+
+    billing_run(term=autumn["term"], year=2026, month=9)
+    billing_run(term=autumn["term"], year=2026, month=10)
+
+    assert _lines(mover, standard) == [("2026-09", "charge", D("180.00"), False, 0, 0)]
+
+
+def test_a_child_placed_late_is_settled_over_the_days_from_its_first_month(autumn, admin_user):
+    flat = FeeStandard.objects.create(term=autumn["term"], item="after_school", mode="term_flat", amount=D("300.00"))
+    late = child(autumn, 0)
+    billing_run(term=autumn["term"], year=2026, month=11)  # first billed in November: 300
+    _withdraw(late, date(2026, 12, 1), admin_user)
+    billing_run(term=autumn["term"], year=2026, month=11)
+
+    # November and December have 21 + 23 = 44 service days; 21 were served: 300 × 21 / 44 = 143.18.
+    assert _lines(late, flat) == [
+        ("2026-11", "charge", D("300.00"), False, 0, 0),
+        ("2026-11", "adjustment", D("-156.82"), True, 21, 44),
+    ]

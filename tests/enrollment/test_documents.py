@@ -355,3 +355,46 @@ def test_guardians_read_their_schools_disclosures_only(
     response = client.get(reverse("enrollment:disclosure_download", args=[mine.pk]))
     assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
     assert client.get(reverse("enrollment:disclosure_download", args=[elsewhere.pk])).status_code == 404
+
+
+def test_a_batch_goes_on_past_a_transient_error_and_comes_back_for_it(term, billed, homeroom_a, monkeypatch):
+    from enrollment.documents import batch_render
+
+    others = [StudentFactory(homeroom=homeroom_a, school=term.school) for _ in range(2)]
+    calls = _flaky(monkeypatch, 1)  # the first document meets a busy disk once
+    batch = DocumentBatch.objects.create(kind="fee_notice", school=term.school, label="x", total=3)
+    for child in [billed, *others]:
+        Document.objects.create(kind="fee_notice", school=term.school, title=child.name, params={"term": term.pk},
+                                subject_id=child.pk, subject_type=_type(child), batch=batch)  # fmt: skip
+
+    assert batch_render(batch_id=batch.pk) is False  # handed back: one document still queued
+    assert Document.objects.filter(batch=batch, status="done").count() == 2
+    assert batch_render(batch_id=batch.pk) is True  # the requeue job's second go
+    batch.refresh_from_db()
+    assert batch.status == "done" and len(calls) == 4
+
+
+def test_the_frozen_data_is_in_chinese_whoever_asked(term, billed, django_capture_on_commit_callbacks):
+    from django.utils import translation
+
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        document = document_request(kind="fee_notice", school=term.school, title="x", subject=billed,
+                                    params={"term": term.pk})  # fmt: skip
+    document.refresh_from_db()
+    assert document.data["lines"][0]["explanation"].startswith("本月 22 个工作日中参加 22 天")
+
+
+def test_a_months_disclosure_is_made_once_and_only_after_the_month(
+    client, term, finance, django_capture_on_commit_callbacks
+):
+    client.force_login(finance)
+    url = reverse("admin:billing_ledger_month")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url + "?month=2026-10", {"pdf": "1"})
+        client.post(url + "?month=2026-10", {"pdf": "1"})
+        unfinished = client.post(url + "?month=2099-11", {"pdf": "1"}, follow=True)
+
+    assert Document.objects.filter(kind="disclosure").count() == 1
+    assert "尚未结束" in unfinished.content.decode()
+    for page in (url, reverse("admin:billing_subsidy_payroll")):
+        assert client.get(page, {"month": "0000-05"}).status_code == 200
