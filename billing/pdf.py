@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.documents import Renderer, register
+from enrollment.documents import Renderer, chinese_date, register
 from enrollment.models import Document, Homeroom, School, Student, Term
 
 from . import services, subsidy
@@ -18,16 +18,12 @@ from .models import ChargeLine, FeeStandard
 from .money import to_fen
 
 
-def _day(value) -> str:
-    value = timezone.localtime(value).date() if hasattr(value, "hour") else value
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
 def _month(value: date) -> str:
     return f"{value.year}年{value.month}月"
 
 
-def _standards(term) -> list:
+def standards_snapshot(term) -> list:
+    """The term's fee standards as the notices publish them (收费公示)."""
     return [
         {"item": s.get_item_display(), "price": s.price_text(), "approval": s.approval}
         for s in FeeStandard.objects.filter(term=term).order_by("item")
@@ -39,13 +35,13 @@ def student_statement(student, term) -> dict:
     statement = services.statement_for(student=student, term=term)
     movements = [
         {
-            "date": _day(p.paid_at), "kind": p.get_method_display(), "receipt": p.receipt_no,
+            "date": chinese_date(p.paid_at), "kind": p.get_method_display(), "receipt": p.receipt_no,
             "amount": str(p.amount), "at": p.paid_at.isoformat(),
         }
         for p in statement.payments
     ] + [
         {
-            "date": _day(r.refunded_at), "kind": _("refund") + " · " + r.reason, "receipt": r.receipt_no,
+            "date": chinese_date(r.refunded_at), "kind": _("refund") + " · " + r.reason, "receipt": r.receipt_no,
             "amount": f"-{r.amount}", "at": r.refunded_at.isoformat(),
         }
         for r in statement.refunds
@@ -53,7 +49,7 @@ def student_statement(student, term) -> dict:
     return {
         "school": term.school.name,
         "term": term.name,
-        "issued": _day(timezone.localdate()),
+        "issued": chinese_date(timezone.localdate()),
         "student": {"name": student.name, "no": student.student_no, "homeroom": str(student.homeroom)},
         "lines": [
             {
@@ -90,7 +86,7 @@ class FeeNotice(Renderer):
 
     def snapshot(self, document):
         student, term = _student_and_term(document)
-        return {**student_statement(student, term), "standards": _standards(term), "phone": term.school.phone}
+        return {**student_statement(student, term), "standards": standards_snapshot(term), "phone": term.school.phone}
 
 
 @register
@@ -109,7 +105,7 @@ class ClassFeeNotice(Renderer):
             .distinct()
             .order_by("student_no")
         )
-        standards = _standards(term)
+        standards = standards_snapshot(term)
         return {
             "homeroom": str(homeroom),
             "notices": [
@@ -157,7 +153,7 @@ class Disclosure(Renderer):
         return {
             "school": school.name,
             "month": _month(first),
-            "issued": _day(timezone.localdate()),
+            "issued": chinese_date(timezone.localdate()),
             "opening": str(totals.opening),
             "income": [{"label": k, "amount": str(v)} for k, v in totals.income.items()],
             "fees_by_item": [
@@ -188,7 +184,7 @@ class SubsidyPublication(Renderer):
         return {
             "school": school.name,
             "month": _month(first),
-            "issued": _day(timezone.localdate()),
+            "issued": chinese_date(timezone.localdate()),
             "rates": {
                 "period": str(rates.period_rate),
                 "break": str(rates.break_rate),

@@ -45,6 +45,16 @@ class Renderer:
         raise NotImplementedError
 
 
+def chinese_date(value, *, with_time: bool = False) -> str:
+    """A date (or a moment, in Beijing time) written the Chinese way: 2026年10月8日 [16:05]."""
+    if value is None:
+        return ""
+    moment = timezone.localtime(value) if hasattr(value, "hour") else None
+    day = moment.date() if moment else value
+    text = f"{day.year}年{day.month}月{day.day}日"
+    return f"{text} {moment:%H:%M}" if with_time and moment else text
+
+
 def register(cls):
     RENDERERS[cls.kind] = cls()
     return cls

@@ -3,14 +3,8 @@ archived for the record (备案)."""
 
 from django.utils import timezone
 
-from .documents import Renderer, register
+from .documents import Renderer, chinese_date, register
 from .models import AgreementSignature, Document, ParentNotice
-
-
-def _day(value) -> str:
-    value = timezone.localtime(value) if hasattr(value, "hour") else value
-    text = f"{value.year}年{value.month}月{value.day}日"
-    return f"{text} {value:%H:%M}" if hasattr(value, "hour") else text
 
 
 @register
@@ -21,7 +15,7 @@ class NoticeToParents(Renderer):
     template = "enrollment/pdf/notice.html"
 
     def snapshot(self, document):
-        from billing.models import FeeStandard
+        from billing.pdf import standards_snapshot
 
         notice = ParentNotice.objects.select_related("term__school").get(term_id=document.subject_id)
         term = notice.term
@@ -31,11 +25,8 @@ class NoticeToParents(Renderer):
             "term": term.name,
             "title": notice.title,
             "body": notice.body,
-            "issued": _day(timezone.localdate()),
-            "standards": [
-                {"item": s.get_item_display(), "price": s.price_text(), "approval": s.approval}
-                for s in FeeStandard.objects.filter(term=term).order_by("item")
-            ],
+            "issued": chinese_date(timezone.localdate()),
+            "standards": standards_snapshot(term),
         }
 
 
@@ -63,7 +54,7 @@ class SignedAgreement(Renderer):
             },
             "guardian": signature.guardian.name if signature.guardian else "",
             "signed_name": signature.signed_name,
-            "signed_at": _day(signature.signed_at),
+            "signed_at": chinese_date(signature.signed_at, with_time=True),
             "ip": signature.ip_address or "",
             "sha256": signature.text_sha256,
             "verifies": signature.verifies(),

@@ -2,17 +2,14 @@
 
 from django.utils import timezone
 
-from enrollment.documents import Renderer, register
+from enrollment.documents import Renderer, chinese_date, register
 from enrollment.models import Document
 
 from .models import Incident
 
 
 def _when(value) -> str:
-    if value is None:
-        return ""
-    value = timezone.localtime(value)
-    return f"{value.year}年{value.month}月{value.day}日 {value:%H:%M}"
+    return chinese_date(value, with_time=True)
 
 
 @register

@@ -10,9 +10,9 @@ from billing.models import FeeStandard
 from enrollment.models import Application
 from safety.models import RollCall, RollCallEntry
 from scheduling.calendar import HolidayCalendar
-from scheduling.models import GroupMembership, Session
+from scheduling.models import GroupMembership
 from tests.enrollment.factories import StudentFactory, TermFactory, UserFactory
-from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+from tests.scheduling.factories import ServiceGroupFactory, SlotFactory, sessions_on
 
 D = Decimal
 
@@ -24,20 +24,8 @@ def setup(school, homeroom_a):
     group = ServiceGroupFactory(term=term)
     slot = SlotFactory(group=group)
     teacher = UserFactory(username="rollcaller")
-    sessions = Session.objects.bulk_create(
-        Session(
-            slot=slot,
-            group=group,
-            date=day,
-            start=slot.start,
-            end=slot.end,
-            activity=slot.activity,
-            room=slot.room,
-            teacher=teacher,
-        )
-        # September 2026's 22 working days, Sunday the 20th (a make-up day) included.
-        for day in HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30))
-    )
+    # September 2026's 22 working days, Sunday the 20th (a make-up day) included.
+    sessions = sessions_on(slot, HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30)), teacher=teacher)
     roll_calls = RollCall.objects.bulk_create(RollCall(session=s, taken_by=teacher) for s in sessions)
     return {"term": term, "standard": standard, "group": group, "roll_calls": roll_calls, "homeroom": homeroom_a}
 

@@ -142,26 +142,14 @@ def test_the_months_charge_export_adds_up_to_the_ledgers_fee_income(client, term
     from enrollment.models import Application
     from safety.models import RollCall, RollCallEntry
     from scheduling.calendar import HolidayCalendar
-    from scheduling.models import GroupMembership, Session
-    from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+    from scheduling.models import GroupMembership
+    from tests.scheduling.factories import ServiceGroupFactory, SlotFactory, sessions_on
 
     FeeStandard.objects.create(term=term, item="after_school", mode="monthly_half", amount=D("120.00"))
     group = ServiceGroupFactory(term=term)
     slot = SlotFactory(group=group)
     days = HolidayCalendar().workdays(date(2026, 9, 1), date(2026, 9, 30))
-    sessions = Session.objects.bulk_create(
-        Session(
-            slot=slot,
-            group=group,
-            date=d,
-            start=slot.start,
-            end=slot.end,
-            activity=slot.activity,
-            room=slot.room,
-            teacher=finance,
-        )
-        for d in days
-    )
+    sessions = sessions_on(slot, days, teacher=finance)
     calls = RollCall.objects.bulk_create(RollCall(session=s, taken_by=finance) for s in sessions)
     students = []
     for attended in (22, 10, 11, 3):

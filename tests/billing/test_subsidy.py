@@ -14,9 +14,8 @@ from django.utils import timezone
 
 from billing.models import DutyShift, LedgerEntry, PerformanceEvent, SubsidyRates
 from billing.subsidy import apportion, payroll_record, subsidy_payroll
-from scheduling.models import Session
 from tests.enrollment.factories import TermFactory, UserFactory
-from tests.scheduling.factories import ServiceGroupFactory, SlotFactory
+from tests.scheduling.factories import ServiceGroupFactory, SlotFactory, sessions_on
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -36,13 +35,7 @@ def _sessions(term, teacher, first_day: date, count: int, *, roll_call=True):
     group = ServiceGroupFactory(term=term, teacher=teacher)
     slot = SlotFactory(group=group, teacher=teacher)
     taken = timezone.make_aware(datetime.combine(first_day, time(16, 5))) if roll_call else None
-    Session.objects.bulk_create(
-        Session(
-            slot=slot, group=group, date=first_day + timedelta(days=n), start=slot.start, end=slot.end,
-            activity=slot.activity, room=slot.room, teacher=teacher, roll_call_at=taken,
-        )
-        for n in range(count)
-    )  # fmt: skip
+    sessions_on(slot, [first_day + timedelta(days=n) for n in range(count)], teacher=teacher, roll_call_at=taken)
 
 
 def _duty(school, teacher, kind, days, breaks=1, start=date(2026, 10, 12)):

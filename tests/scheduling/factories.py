@@ -54,3 +54,16 @@ class SlotFactory(factory.django.DjangoModelFactory):
     activity = factory.SubFactory(ActivityFactory, school=factory.SelfAttribute("..group.term.school"))
     room = factory.SubFactory(RoomFactory, school=factory.SelfAttribute("..group.term.school"))
     teacher = factory.SelfAttribute("group.teacher")
+
+
+def sessions_on(slot, days, *, teacher=None, roll_call_at=None):
+    """Dated sessions of ``slot`` on ``days``, in one INSERT."""
+    from scheduling.models import Session
+
+    return Session.objects.bulk_create(
+        Session(
+            slot=slot, group=slot.group, date=day, start=slot.start, end=slot.end, activity=slot.activity,
+            room=slot.room, teacher=teacher or slot.teacher, roll_call_at=roll_call_at,
+        )
+        for day in days
+    )  # fmt: skip
