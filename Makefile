@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 RUN_PACKAGES := python3-venv gettext fonts-wqy-microhei libharfbuzz-subset0
 TEST_PACKAGES := $(RUN_PACKAGES) poppler-utils chromium
 
-.PHONY: run test lint messages check-messages sysdeps-run sysdeps-test venv
+.PHONY: run test bench lint messages check-messages sysdeps-run sysdeps-test venv
 
 # $(1): packages; $(2): what to do when they are missing and we are not root.
 define ensure_packages
@@ -46,6 +46,11 @@ run: sysdeps-run venv
 # SQLite unless DATABASE_URL names another database (.ci/run does both).
 test: sysdeps-test venv
 	$(PY) -m pytest
+
+# A school of 3,000 students and 70 groups on a fresh bench.sqlite3 (or DATABASE_URL: give it a
+# scratch database), measured; writes bench-results.json.
+bench: sysdeps-run venv
+	$(PY) -m tests.bench.run
 
 lint: venv
 	$(PY) -m ruff check .
