@@ -178,8 +178,13 @@ class HomeroomAdmin(admin.ModelAdmin):
     autocomplete_fields = ("teacher",)
 
     def get_queryset(self, request):
+        # The count drops the model's default ordering: restate it, or the class search pages unstably.
         return (
-            super().get_queryset(request).select_related("grade", "teacher").annotate(student_total=Count("students"))
+            super()
+            .get_queryset(request)
+            .select_related("grade", "teacher")
+            .annotate(student_total=Count("students"))
+            .order_by("grade__number", "number")
         )
 
     def get_search_results(self, request, queryset, search_term):
@@ -732,6 +737,9 @@ class NotificationAdmin(admin.ModelAdmin):
         "recipient", "guardian", "kind", "channel", "subject", "body", "created_at", "sent_at", "attempts", "error",
         "failed_at", "read_at",
     )  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False  # messages go out through the notification service, never typed in here
 
 
 # -- generated documents ------------------------------------------------------------------------
