@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 RUN_PACKAGES := python3-venv gettext fonts-wqy-microhei libharfbuzz-subset0
 TEST_PACKAGES := $(RUN_PACKAGES) poppler-utils chromium
 
-.PHONY: run test bench lint messages check-messages sysdeps-run sysdeps-test venv
+.PHONY: run test bench loadtest lint messages check-messages sysdeps-run sysdeps-test venv
 
 # $(1): packages; $(2): what to do when they are missing and we are not root.
 define ensure_packages
@@ -51,6 +51,11 @@ test: sysdeps-test venv
 # scratch database), measured; writes bench-results.json.
 bench: sysdeps-run venv
 	$(PY) -m tests.bench.run
+
+# gunicorn (4 workers) on PostgreSQL 127.0.0.1:5432 (a scratch database afterschool_loadtest),
+# 60 teachers taking roll call and dismissing at once; adds p50/p95/p99 to bench-results.json.
+loadtest: venv
+	$(PY) -m tests.bench.loadtest
 
 lint: venv
 	$(PY) -m ruff check .
