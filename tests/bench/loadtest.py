@@ -24,7 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench-results.json"
 PORT = int(os.environ.get("LOADTEST_PORT", "8123"))
 TEACHERS = 60
-DEADLINE = float(os.environ.get("LOADTEST_SECONDS", "120"))
+DEADLINE = float(os.environ.get("LOADTEST_SECONDS", "180"))
+# A teacher's taps are seconds apart (read the code off a parent's phone, look up, tap): each
+# simulated teacher waits THINK seconds on average (uniform, ±50 %) between requests. 0 = flat out.
+THINK = float(os.environ.get("LOADTEST_THINK", "2"))
 
 
 def _database():
@@ -77,11 +80,16 @@ class Browser:
 
 
 def teacher(username, session_id, timings, errors, stop):
+    import random
+
     browser = Browser()
+    rng = random.Random(username)
 
     def hit(method, path, fields=None, expect=(200,)):
         if stop.is_set():
             raise TimeoutError
+        if THINK:
+            time.sleep(rng.uniform(THINK * 0.5, THINK * 1.5))
         started = time.perf_counter()
         try:
             status, content = browser.request(method, path, fields)
@@ -149,6 +157,7 @@ def main():
     cuts = statistics.quantiles(timings, n=100)
     results = [
         ("load test: teachers at once", TEACHERS, ""),
+        ("load test: mean pause between a teacher's requests", THINK, "s"),
         ("load test: requests", len(timings), ""),
         ("load test: duration", elapsed, "s"),
         ("load test: requests per second", len(timings) / elapsed, "req/s"),
