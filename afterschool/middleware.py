@@ -24,3 +24,27 @@ class LanguageMiddleware:
         patch_vary_headers(response, ("Cookie",))
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class RefuseNulMiddleware:
+    """No form of this site takes a NUL character, and PostgreSQL refuses to store one: a request
+    carrying one in a field or the query string gets a clear 400 instead of failing deeper down."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import HttpResponseBadRequest
+        from django.utils.translation import gettext as _
+
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            values = [v for _key, vs in request.POST.lists() for v in vs] + list(request.POST)
+        else:
+            values = []
+        values += [v for _key, vs in request.GET.lists() for v in vs]
+        if any("\x00" in value for value in values):
+            return HttpResponseBadRequest(_("The form contained a character that cannot be stored (NUL)."))
+        return self.get_response(request)

@@ -1,8 +1,10 @@
 from datetime import date
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
@@ -14,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
 from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
+from afterschool.fields import BIGINT_MAX, SafeAutocompleteSelect, SafeModelChoiceField
 from enrollment.models import Document, Term
 from enrollment.selectors import staff_profile_for
 from scheduling.calendar import UnknownHolidayYear
@@ -68,6 +71,13 @@ class SchoolScoped:
         return self.get_queryset(request)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", SafeModelChoiceField)
+        field = self._scoped_foreignkey(db_field, request, **kwargs)
+        if isinstance(field.widget, AutocompleteSelect):
+            field.widget.__class__ = SafeAutocompleteSelect
+        return field
+
+    def _scoped_foreignkey(self, db_field, request, **kwargs):
         school_id = staff_school_id(request)
         if school_id and db_field.name == "term":
             kwargs["queryset"] = Term.objects.filter(school_id=school_id)
@@ -185,8 +195,35 @@ class ChargeLineAdmin(SchoolScoped, SafeExportFormats, ExportMixin, admin.ModelA
         return False
 
 
+class BillingRunForm(forms.ModelForm):
+    """The month is checked before anything is run: inside the term, with its holidays known."""
+
+    class Meta:
+        model = BillingRun
+        fields = ("term", "month")
+
+    def clean(self):
+        import calendar
+
+        from scheduling.calendar import HolidayCalendar
+
+        data = super().clean()
+        term, month = data.get("term"), data.get("month")
+        if term and month:
+            first = month.replace(day=1)
+            last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+            if last < term.start or first > term.end:
+                raise ValidationError(_("%(month)s is outside %(term)s.") % {"month": f"{first:%Y-%m}", "term": term})
+            try:
+                HolidayCalendar().workdays(first, last)
+            except UnknownHolidayYear as exc:
+                raise ValidationError(exc.message) from None
+        return data
+
+
 @admin.register(BillingRun)
 class BillingRunAdmin(SchoolScoped, admin.ModelAdmin):
+    form = BillingRunForm
     list_display = ("term", "month", "at", "started_by", "charges", "adjustments")
     list_filter = ("term",)
     list_select_related = ("term", "started_by")
@@ -282,7 +319,11 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
 
     def statement_import_view(self, request, term_id):
         """Import a bank statement: preview every row, post only when all rows are good."""
+        import secrets
+
         from django.core import signing
+        from django.core.files.base import ContentFile
+        from django.core.files.storage import storages
 
         from .statement_import import read_statement
 
@@ -290,21 +331,33 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             raise PermissionDenied
         term = get_object_or_404(school_terms(request), pk=term_id)
         rows, problem, token = [], "", ""
+        # The previewed file waits in the app's storage (removed after a day if never confirmed);
+        # the confirmation carries only its signed name.
+        storage = storages["import_export"] if "import_export" in storages.backends else storages["default"]
         if request.method == "POST" and request.POST.get("token"):
             try:
-                data, name = signing.loads(request.POST["token"], salt="statement", max_age=3600)
+                stored, name = signing.loads(request.POST["token"], salt="statement", max_age=3600)
             except signing.BadSignature:
                 raise PermissionDenied from None
-            rows, problem = read_statement(data=bytes.fromhex(data), file_name=name, term=term)
+            if not storage.exists(stored):
+                self.message_user(request, _("This preview was already used: upload the file again."), messages.ERROR)
+                return redirect("admin:billing_statement_import", term.pk)
+            with storage.open(stored, "rb") as handle:
+                rows, problem = read_statement(data=handle.read(), file_name=name, term=term)
             if not problem and rows and not any(r.error for r in rows):
-                with transaction.atomic():
-                    for row in rows:
-                        services.payment_post(
-                            term=term, student=row.student, amount=row.amount, method=Payment.Method.TRANSFER,
-                            received_by=request.user, reference=row.reference,
-                        )  # fmt: skip
-                self.message_user(request, _("%(count)s transfers posted.") % {"count": len(rows)})
-                return redirect("admin:billing_payment_changelist")
+                try:
+                    with transaction.atomic():
+                        for row in rows:
+                            services.payment_post(
+                                term=term, student=row.student, amount=row.amount, method=Payment.Method.TRANSFER,
+                                received_by=request.user, reference=row.reference,
+                            )  # fmt: skip
+                except ValidationError as exc:
+                    problem = " ".join(exc.messages)
+                else:
+                    storage.delete(stored)
+                    self.message_user(request, _("%(count)s transfers posted.") % {"count": len(rows)})
+                    return redirect("admin:billing_payment_changelist")
         elif request.method == "POST" and request.FILES.get("statement"):
             upload = request.FILES["statement"]
             if upload.size > settings.UPLOAD_MAX_BYTES:
@@ -312,7 +365,8 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             else:
                 data = upload.read()
                 rows, problem = read_statement(data=data, file_name=upload.name, term=term)
-                token = signing.dumps((data.hex(), upload.name), salt="statement")
+                stored = storage.save(f"django-import-export/statement-{secrets.token_hex(12)}", ContentFile(data))
+                token = signing.dumps((stored, upload.name), salt="statement")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import a bank statement, %(term)s") % {"term": term},
@@ -360,7 +414,9 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             raise PermissionDenied
         from enrollment.models import Student
 
-        student = Student.objects.filter(pk=request.POST.get("student") or 0, school_id=term.school_id).first()
+        posted = request.POST.get("student", "")
+        student_id = int(posted) if posted.isdigit() and int(posted) <= BIGINT_MAX else 0
+        student = Student.objects.filter(pk=student_id, school_id=term.school_id).first()
         try:
             if student is None:
                 raise ValidationError(_("Nothing is due to this child any more."))

@@ -12,13 +12,14 @@ import tablib
 from django.utils.translation import gettext as _
 
 from enrollment.models import Student
-from enrollment.roster import cell_text
+from enrollment.roster import FORMULA_STARTS, cell_text
 
 from .models import Payment
 from .money import to_fen
 
 COL_STUDENT_NO, COL_AMOUNT, COL_REFERENCE = "学号", "金额", "流水号"
 COLUMNS = [COL_STUDENT_NO, COL_AMOUNT, COL_REFERENCE]
+MAX_AMOUNT = Decimal("10000000000")  # what a payment's amount column can hold (12 digits, 2 decimals)
 
 
 @dataclass
@@ -49,10 +50,14 @@ def read_statement(*, data: bytes, file_name: str, term) -> tuple[list[Statement
         for index, row in enumerate(dataset.dict, start=1)
         if any(cell_text(v) for v in row.values())
     ]
-    students = {s.student_no: s for s in Student.objects.filter(school=term.school, student_no__in=[r[1] for r in raw])}
-    known_refs = set(
-        Payment.objects.filter(reference__in=[r[3] for r in raw if r[3]]).values_list("reference", flat=True)
-    )
+    if not raw:
+        return [], _("The file has its column headers but no transfers.")
+    # Only plausible values are looked up (a NUL character cannot even be sent to PostgreSQL).
+    numbers = [r[1] for r in raw if "\x00" not in r[1]]
+    references = [r[3] for r in raw if r[3] and "\x00" not in r[3]]
+    students = {s.student_no: s for s in Student.objects.filter(school=term.school, student_no__in=numbers)}
+    known_refs = set(Payment.objects.filter(reference__in=references).values_list("reference", flat=True))
+    reference_limit = Payment._meta.get_field("reference").max_length
     rows, seen = [], set()
     for number, student_no, amount_text, reference in raw:
         error, amount = "", None
@@ -62,11 +67,17 @@ def read_statement(*, data: bytes, file_name: str, term) -> tuple[list[Statement
             error = _("“%(value)s” is not an amount.") % {"value": amount_text}
         if not error and amount <= 0:
             error = _("The amount must be more than 0.00.")
+        if not error and amount >= MAX_AMOUNT:
+            error = _("“%(value)s” is far more than a fee: check the amount column.") % {"value": amount_text}
         student = students.get(student_no)
         if not error and student is None:
             error = _("No student with 学号 %(no)s.") % {"no": student_no}
         if not error and not reference:
             error = _("The bank reference (流水号) is empty.")
+        if not error and (
+            len(reference) > reference_limit or "\x00" in reference or reference.startswith(FORMULA_STARTS)
+        ):
+            error = _("The bank reference (流水号) “%(ref)s” is not one a bank gives.") % {"ref": reference[:30]}
         if not error and (reference in known_refs or reference in seen):
             error = _("Reference %(ref)s was already imported.") % {"ref": reference}
         seen.add(reference)

@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from import_export.admin import ImportExportMixin
 from openpyxl import Workbook
 from simple_history.admin import SimpleHistoryAdmin
@@ -51,6 +51,9 @@ from .models import (
 from .resources import RosterResource
 from .roles import Role
 from .selectors import survey_totals
+
+# django-import-export's own Chinese catalogue lacks this one: translated in ours.
+gettext_noop("No valid data to import. Ensure your file has the correct headers or data for import.")
 
 
 class StageFilter(admin.SimpleListFilter):
@@ -247,6 +250,27 @@ class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
         return False
 
     @admin.action(description=_("Mark selected students as having left the school"), permissions=["change"])
+    def add_data_read_fail_error_to_form(self, form, e):
+        form.add_error(
+            "import_file",
+            _(
+                "The file could not be read (%(problem)s). Save the roster as xlsx, or as csv in UTF-8, "
+                "and choose the matching format."
+            )
+            % {"problem": type(e).__name__},
+        )
+
+    def process_import(self, request, **kwargs):
+        """Confirming twice, after the preview was cleaned away, or with a tampered form: a message,
+        not an error page (nothing has been written)."""
+        from django.shortcuts import redirect
+
+        try:
+            return super().process_import(request, **kwargs)
+        except (FileNotFoundError, IndexError, ValueError, KeyError):
+            messages.error(request, _("This import preview has expired or was already used: upload the file again."))
+            return redirect("admin:enrollment_student_import")
+
     def deactivate(self, request, queryset):
         count = services.student_deactivate(students=queryset)
         self.message_user(

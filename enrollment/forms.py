@@ -5,6 +5,7 @@ from django.core.validators import FileExtensionValidator
 from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
+from afterschool.fields import ModelChoicesField
 from scheduling.models import Activity
 
 from .models import Application, School, mobile_validator
@@ -148,7 +149,7 @@ class SurveyForm(forms.Form):
     slot_after_school = forms.BooleanField(label=_("after school (课后)"), required=False)
     slot_evening = forms.BooleanField(label=_("evening study (晚自习)"), required=False)
     slot_saturday = forms.BooleanField(label=_("Saturday (周六)"), required=False)
-    activities = forms.ModelMultipleChoiceField(
+    activities = ModelChoicesField(
         queryset=Activity.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -67,6 +67,9 @@ class RosterRow:
     relation: str
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def student_fields(row: RosterRow) -> tuple:
     """What a row says about the student (rows of the same student must agree on it)."""
     return (row.name, row.gender, row.grade_number, row.class_number)
@@ -124,6 +127,13 @@ def clean_row(row: dict, *, known_grades: set[int]) -> RosterRow:
             errors[column] = _("%(column)s is empty.") % {"column": column}
     if len(value[COL_STUDENT_NO]) > 30:
         errors[COL_STUDENT_NO] = _("The student number is longer than 30 characters.")
+    for column in (COL_STUDENT_NO, COL_NAME, COL_GUARDIAN_NAME):
+        if value[column].startswith(FORMULA_STARTS):
+            # A spreadsheet would run it as a formula when the list is exported and opened again.
+            errors[column] = _("“%(value)s” looks like a spreadsheet formula, not a %(column)s.") % {
+                "value": value[column][:30],
+                "column": column,
+            }
 
     gender = _GENDERS.get(value[COL_GENDER].lower())
     if gender is None:

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from afterschool.fields import ModelChoicesField, check_year
 from enrollment.models import Student
 
 from .models import ActivityRecord, GateVisit, Incident, PatrolRecord
@@ -11,7 +12,7 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 class IncidentForm(forms.ModelForm):
-    students = forms.ModelMultipleChoiceField(queryset=Student.objects.none(), label=_("students"))
+    students = ModelChoicesField(queryset=Student.objects.none(), label=_("students"))
 
     class Meta:
         model = Incident
@@ -39,6 +40,13 @@ class IncidentForm(forms.ModelForm):
         self.fields["students"].queryset = (
             Student.objects.filter(group_memberships__group__in=groups).distinct().order_by("student_no")
         )
+
+    def clean_occurred_at(self):
+        return check_year(self.cleaned_data["occurred_at"], field_label=self.fields["occurred_at"].label)
+
+    def clean_guardians_notified_at(self):
+        value = self.cleaned_data["guardians_notified_at"]
+        return check_year(value, field_label=self.fields["guardians_notified_at"].label)
 
 
 class PatrolForm(forms.ModelForm):

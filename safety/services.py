@@ -33,6 +33,18 @@ from .models import (
 )
 
 
+def _text(value: str, model, field: str) -> str:
+    """Free text for ``model.field``, stripped, refused with a message when it does not fit."""
+    value = (value or "").strip()
+    limit = model._meta.get_field(field).max_length
+    if limit and len(value) > limit:
+        raise ValidationError(
+            _("%(field)s is too long: at most %(limit)s characters.")
+            % {"field": model._meta.get_field(field).verbose_name, "limit": limit}
+        )
+    return value
+
+
 def session_students(session) -> list[Student]:
     """The students of the session's group on the session's date (withdrawn ones excluded)."""
     return list(
@@ -112,6 +124,8 @@ def roll_call_save(
         changed = [e for pk, e in existing.items() if pk in statuses and e.status != statuses[pk]]
         if changed and session_ended(session, now) and not reason.strip():
             raise ValidationError(_("The session has ended: give a reason for changing the roll call."))
+        if len(reason.strip()) > 100:  # kept in the history's change reason
+            raise ValidationError(_("The reason is too long: at most 100 characters."))
         for entry in changed:
             entry.status = statuses[entry.student_id]
         if changed:
@@ -184,7 +198,8 @@ def follow_up_close(*, follow_up: AbsenceFollowUp, teacher, note: str, now=None)
         raise PermissionDenied
     if not note.strip():
         raise ValidationError(_("Write down what happened."))
-    follow_up.closed_at, follow_up.closed_by, follow_up.note = now or timezone.now(), teacher, note.strip()
+    note = _text(note, AbsenceFollowUp, "note")
+    follow_up.closed_at, follow_up.closed_by, follow_up.note = now or timezone.now(), teacher, note
     follow_up.save(update_fields=["closed_at", "closed_by", "note"])
     return follow_up
 
@@ -307,7 +322,7 @@ def release_record(
         raise ValidationError(_("Enter the pickup code of the person collecting %(child)s.") % {"child": student.name})
     release = Release(
         group=session.group, date=session.date, student=student, kind=kind, person=person,
-        pickup_point=pickup_point.strip(), released_at=now, released_by=teacher,
+        pickup_point=_text(pickup_point, Release, "pickup_point"), released_at=now, released_by=teacher,
     )  # fmt: skip
     try:
         with transaction.atomic():
@@ -343,7 +358,7 @@ def contact_attempt_log(*, session, student, teacher, note: str) -> ContactAttem
     if not note.strip():
         raise ValidationError(_("Write down whom you called and what they said."))
     return ContactAttempt.objects.create(
-        group=session.group, date=session.date, student=student, by=teacher, note=note.strip()
+        group=session.group, date=session.date, student=student, by=teacher, note=_text(note, ContactAttempt, "note")
     )
 
 
@@ -410,7 +425,10 @@ def handover_confirm(*, homeroom, teacher, day, note: str = "", now=None) -> Han
     count = sum(1 for _s, _g, on_leave in handover_students(homeroom=homeroom, day=day) if not on_leave)
     handover, _created = Handover.objects.update_or_create(
         homeroom=homeroom, date=day,
-        defaults={"handed_by": teacher, "handed_at": now or timezone.now(), "count": count, "note": note.strip()},
+        defaults={
+            "handed_by": teacher, "handed_at": now or timezone.now(), "count": count,
+            "note": _text(note, Handover, "note"),
+        },  # fmt: skip
     )  # fmt: skip
     return handover
 

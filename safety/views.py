@@ -161,8 +161,14 @@ def handover(request):
     homerooms = list(Homeroom.objects.filter(teacher=request.user).select_related("grade"))
     if request.method == "POST":
         homeroom = get_object_or_404(Homeroom, pk=_id(request.POST.get("homeroom")), teacher=request.user)
-        services.handover_confirm(homeroom=homeroom, teacher=request.user, day=day, note=request.POST.get("note", ""))
-        messages.success(request, _("Handover of %(homeroom)s confirmed.") % {"homeroom": homeroom})
+        try:
+            services.handover_confirm(
+                homeroom=homeroom, teacher=request.user, day=day, note=request.POST.get("note", "")
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Handover of %(homeroom)s confirmed.") % {"homeroom": homeroom})
         return redirect("safety:handover")
     done = {h.homeroom_id: h for h in Handover.objects.filter(homeroom__in=homerooms, date=day)}
     classes = [(h, services.handover_students(homeroom=h, day=day), done.get(h.pk)) for h in homerooms]
