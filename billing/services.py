@@ -99,14 +99,13 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
         .values_list("student_id", "group_id", "left_on")
     )
     attended = RollCallEntry.objects.filter(roll_call__session__group__term=term, status__in=ATTENDED)
-    month_days = defaultdict(set)
-    for student_id, day in (
-        attended.filter(roll_call__session__date__gte=first, roll_call__session__date__lte=last)
-        .values_list("student_id", "roll_call__session__date")
-        .distinct()
-    ):
-        if day in month_workdays:
-            month_days[student_id].add(day)
+    # Counted by the database: one row per child, not one per child and day.
+    month_days = dict(
+        attended.filter(roll_call__session__date__in=sorted(month_workdays))
+        .values("student_id")
+        .annotate(days=Count("roll_call__session__date", distinct=True))
+        .values_list("student_id", "days")
+    )
     term_days = {}
     if FeeStandard.Mode.DAILY_PREPAID in modes:
         # Every day of service attended in the term so far (sessions exist on service days only).
@@ -143,7 +142,7 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
         members={student_id for student_id, _group, _left in memberships},
         chosen=chosen,
         exits=exits,
-        month_days={sid: len(days) for sid, days in month_days.items()},
+        month_days=month_days,
         term_days=term_days,
         periods=periods,
         waivers={sid: percent for sid, percent, since in approved if since <= last},
