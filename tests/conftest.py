@@ -130,3 +130,15 @@ def open_term(school):
         application_opens=today - timedelta(days=10),
         application_closes=today + timedelta(days=10),
     )
+
+
+@pytest.fixture
+def portal_term(open_term):
+    """The open term as guardians meet it: survey open, an agreement text, a published notice."""
+    from enrollment.models import AgreementText, ParentNotice
+
+    open_term.survey_open = True
+    open_term.save(update_fields=["survey_open"])
+    AgreementText.objects.create(term=open_term, version=1, title="安全责任书", body="一、家长自愿。\n二、按时接送。")
+    ParentNotice.objects.create(term=open_term, title="告家长书", body="尊敬的家长：……", published=True)
+    return open_term

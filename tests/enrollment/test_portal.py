@@ -1,31 +1,17 @@
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from enrollment import workflow
 from enrollment.models import AgreementSignature, AgreementText, Application, NoticeRead, ParentNotice
-from tests.enrollment.factories import StudentFactory, StudentGuardianFactory, TermFactory
+from tests.enrollment.factories import StudentFactory, StudentGuardianFactory
 from tests.scheduling.factories import ActivityFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def term(school):
-    today = timezone.localdate()
-    term = TermFactory(
-        school=school,
-        start=today - timedelta(days=20),
-        end=today + timedelta(days=100),
-        application_opens=today - timedelta(days=10),
-        application_closes=today + timedelta(days=10),
-        survey_open=True,
-    )
-    AgreementText.objects.create(term=term, version=1, title="安全责任书", body="一、家长自愿。\n二、按时接送。")
-    ParentNotice.objects.create(term=term, title="告家长书", body="尊敬的家长：……", published=True)
-    return term
+def term(portal_term):
+    return portal_term
 
 
 FORM = {

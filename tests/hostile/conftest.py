@@ -12,11 +12,11 @@ from django.utils import timezone
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from enrollment import workflow
-from enrollment.models import AgreementText, Application, LeaveRequest, Notification, ParentNotice
+from enrollment.models import Application, LeaveRequest, Notification
 from safety.models import AbsenceFollowUp, Attendance, Incident
 from safety.services import pickup_passes_for, roll_call_save
 from scheduling.models import GroupMembership, Session
-from tests.enrollment.factories import GuardianFactory, StudentFactory, StudentGuardianFactory, TermFactory
+from tests.enrollment.factories import GuardianFactory, StudentFactory, StudentGuardianFactory
 from tests.scheduling.factories import ActivityFactory, ServiceGroupFactory, SlotFactory
 
 # Hypothesis keeps caches under .hypothesis/ in the working directory: keep them out of the checkout.
@@ -36,19 +36,8 @@ def client(client):
 
 
 @pytest.fixture
-def term(school):
-    today = timezone.localdate()
-    term = TermFactory(
-        school=school,
-        start=today - timedelta(days=20),
-        end=today + timedelta(days=100),
-        application_opens=today - timedelta(days=10),
-        application_closes=today + timedelta(days=10),
-        survey_open=True,
-    )
-    AgreementText.objects.create(term=term, version=1, title="安全责任书", body="一、家长自愿。\n二、按时接送。")
-    ParentNotice.objects.create(term=term, title="告家长书", body="尊敬的家长：……", published=True)
-    return term
+def term(portal_term):
+    return portal_term
 
 
 @pytest.fixture
