@@ -8,6 +8,11 @@ from django.utils.translation import gettext_lazy as _
 BIGINT_MAX = 2**63 - 1
 
 
+def _is_id(value) -> bool:
+    text = str(value)
+    return text.isdigit() and 0 < int(text) <= BIGINT_MAX
+
+
 class ModelChoicesField(forms.ModelMultipleChoiceField):
     """A multiple choice of rows whose ids are checked to be ids before the database sees them:
     a 26-digit "id" is an invalid choice, not an integer overflow."""
@@ -20,11 +25,6 @@ class ModelChoicesField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
                 )
         return super()._check_values(value)
-
-
-def _is_id(value) -> bool:
-    text = str(value)
-    return text.isdigit() and 0 < int(text) <= BIGINT_MAX
 
 
 class SafeModelChoiceField(forms.ModelChoiceField):

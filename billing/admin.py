@@ -18,7 +18,7 @@ from import_export.admin import ExportMixin
 from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
 from afterschool.fields import BIGINT_MAX, SafeAutocompleteSelect, SafeModelChoiceField
 from enrollment.models import Document, Term
-from enrollment.selectors import staff_profile_for
+from enrollment.permissions import staff_school_id
 from scheduling.calendar import UnknownHolidayYear
 
 from . import services, subsidy
@@ -42,14 +42,6 @@ from .resources import (
     SubsidyPayrollResource,
     WaiverResource,
 )
-
-
-def staff_school_id(request):
-    """The school of the finance or admin user; None for an IT superuser without a staff record."""
-    profile = staff_profile_for(user=request.user)
-    if profile is None and not request.user.is_superuser:
-        raise PermissionDenied
-    return profile.school_id if profile else None
 
 
 def school_terms(request):

@@ -802,11 +802,18 @@ class _DocumentsReadOnly(admin.ModelAdmin):
         return False  # issued documents are kept
 
     def get_queryset(self, request):
-        from billing.admin import staff_school_id
+        from .permissions import staff_school_id
 
         queryset = super().get_queryset(request)
         school_id = staff_school_id(request)
         return queryset.filter(school_id=school_id) if school_id else queryset
+
+    def changelist_view(self, request, extra_context=None):
+        """The list refreshes itself while anything of the school is still being made."""
+        unfinished = (
+            self.get_queryset(request).filter(status__in=[Document.Status.QUEUED, Document.Status.RUNNING]).exists()
+        )
+        return super().changelist_view(request, {**(extra_context or {}), "refresh": unfinished})
 
 
 @admin.register(Document)
@@ -856,12 +863,6 @@ class DocumentAdmin(_DocumentsReadOnly):
             content_type="application/pdf",
         )
 
-    def changelist_view(self, request, extra_context=None):
-        unfinished = (
-            self.get_queryset(request).filter(status__in=[Document.Status.QUEUED, Document.Status.RUNNING]).exists()
-        )
-        return super().changelist_view(request, {**(extra_context or {}), "refresh": unfinished})
-
 
 @admin.register(DocumentBatch)
 class DocumentBatchAdmin(_DocumentsReadOnly):
@@ -888,12 +889,6 @@ class DocumentBatchAdmin(_DocumentsReadOnly):
 
         url = reverse("admin:enrollment_document_changelist") + f"?batch__id__exact={batch.pk}"
         return format_html('<a href="{}">{}</a>', url, _("Show the documents"))
-
-    def changelist_view(self, request, extra_context=None):
-        unfinished = (
-            self.get_queryset(request).filter(status__in=[Document.Status.QUEUED, Document.Status.RUNNING]).exists()
-        )
-        return super().changelist_view(request, {**(extra_context or {}), "refresh": unfinished})
 
 
 def _term_of(school_id):

@@ -22,3 +22,14 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def staff_school_id(request):
+    """The school of the finance or admin user in the admin site; None for an IT superuser
+    without a staff record (who sees every school). Anyone else: 403."""
+    from .selectors import staff_profile_for
+
+    profile = staff_profile_for(user=request.user)
+    if profile is None and not request.user.is_superuser:
+        raise PermissionDenied
+    return profile.school_id if profile else None
