@@ -121,3 +121,27 @@ def test_finance_makes_a_grades_fee_notices_follows_the_batch_and_downloads_one(
         desktop.get_by_role("link", name="下载 PDF").first.click()
     assert download.value.suggested_filename.endswith(".pdf")
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_a_guardian_opens_the_monthly_disclosure_on_a_phone(live_server, browser, screenshot, school, guardian):
+    from billing.models import LedgerEntry
+    from billing.services import disclosure_publish
+
+    LedgerEntry.objects.create(
+        school=school, date=date(2026, 10, 31), kind="income", category="fees", amount=Decimal("7080.00"),
+        voucher_no="FEE-202610-1", description="服务性收费",
+    )  # fmt: skip
+    disclosure_publish(school=school, year=2026, month=10)  # eager: made at once
+
+    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2).new_page()
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("用户名或手机号").fill("13911112222")
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="课后服务收支公示").click()
+    page.get_by_text("2026-10 收支公示").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "phone390-disclosures")
+    href = page.get_by_role("link", name="2026-10 收支公示").get_attribute("href")
+    response = page.request.get(live_server.url + href)
+    assert response.ok and response.body().startswith(b"%PDF")
