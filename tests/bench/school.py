@@ -112,8 +112,12 @@ def build_school(*, name: str, students: int, groups: int, extra_rows: int, seed
     )
     members = {g.pk: [] for g in service_groups}
     memberships = []
+    # The first group holds 45 children (the roll call the bench saves); the rest go round the others.
     for i, child in enumerate(children):
-        group = service_groups[i % groups]
+        if i < 45 or groups == 1:
+            group = service_groups[0]
+        else:
+            group = service_groups[1 + (i - 45) % (groups - 1)]
         members[group.pk].append(child.pk)
         memberships.append(GroupMembership(group=group, student=child))
     GroupMembership.objects.bulk_create(memberships, batch_size=2000)

@@ -184,3 +184,49 @@ def test_only_the_own_homeroom_teacher_closes_a_follow_up(session, service_teach
         follow_up_close(follow_up=follow_up, teacher=other_homeroom_teacher, note="x")
     with pytest.raises(ValidationError):
         follow_up_close(follow_up=follow_up, teacher=homeroom_a.teacher, note=" ")
+
+
+def test_a_correction_keeps_the_same_history_rows_as_simple_history_and_only_for_changed_children(
+    session, service_teacher, homeroom_a
+):
+    students = add_members(session, homeroom_a, 3)
+    first = {s.pk: A.PRESENT for s in students}
+    roll_call_save(session=session, teacher=service_teacher, statuses=first, version=0)
+    roll_call_save(
+        session=session, teacher=service_teacher, statuses={**first, students[1].pk: A.UNWELL}, version=1, reason="腹痛"
+    )
+
+    rows = RollCallEntry.history.order_by("history_id")
+    assert [(h.history_type, h.student_id, h.status, h.history_user_id, h.history_change_reason) for h in rows] == [
+        ("+", students[0].pk, A.PRESENT, service_teacher.pk, None),
+        ("+", students[1].pk, A.PRESENT, service_teacher.pk, None),
+        ("+", students[2].pk, A.PRESENT, service_teacher.pk, None),
+        ("~", students[1].pk, A.UNWELL, service_teacher.pk, "腹痛"),
+    ]
+    [change] = [h for h in rows if h.history_type == "~"]
+    entry = RollCallEntry.objects.get(student=students[1])
+    assert change.id == entry.pk and change.roll_call_id == entry.roll_call_id
+    assert change.instance.status == A.UNWELL and change.prev_record.status == A.PRESENT  # simple-history reads it
+    assert abs((timezone.now() - change.history_date).total_seconds()) < 60
+    assert RollCall.objects.get().version == 2
+
+
+def test_a_correction_of_45_children_runs_the_same_few_queries_as_one_of_5(
+    client, session, service_teacher, homeroom_a, django_assert_max_num_queries
+):
+    client.force_login(service_teacher)
+    url = reverse("safety:roll_call", args=[session.pk])
+
+    def correct(students):
+        RollCall.objects.all().delete()
+        statuses = {s.pk: A.PRESENT for s in students}
+        roll_call_save(session=session, teacher=service_teacher, statuses=statuses, version=0)
+        data = {"version": "1", **{f"s{s.pk}": A.LATE for s in students}}
+        with django_assert_max_num_queries(12) as captured:
+            assert client.post(url, data).status_code == 302
+        assert set(RollCallEntry.objects.values_list("status", flat=True)) == {A.LATE}
+        return len(captured)
+
+    five = add_members(session, homeroom_a, 5)
+    assert correct(five) == correct(five + add_members(session, homeroom_a, 40))
+    assert RollCallEntry.history.filter(history_type="~").count() == 5 + 45
