@@ -150,3 +150,32 @@ def test_a_guardian_sees_pickup_codes_and_attendance_of_their_own_child_only(
     assert code not in html.split("</title>")[0]  # never in the browser tab or history
     assert [e.get_status_display() for e in page.context["attendance"]] == ["到场"]
     assert client.get(reverse("enrollment:portal_child", args=[student_b.pk])).status_code == 404
+
+
+def test_the_families_numbers_show_on_the_dismissal_page_only_when_a_child_is_awaiting_pickup(
+    client, session, service_teacher, present, student_a, guardian
+):
+    import time_machine
+
+    from tests.enrollment.factories import GuardianFactory, StudentGuardianFactory
+
+    mother = GuardianFactory(name="赵丽", mobile="13755556666")
+    StudentGuardianFactory(student=present[1], guardian=mother, relation="mother")
+    client.force_login(service_teacher)
+    url = reverse("safety:dismissal", args=[session.pk])
+    end = timezone.make_aware(datetime.combine(session.date, session.end))
+
+    with time_machine.travel(end - timedelta(minutes=5), tick=False):
+        html = client.get(url).content.decode()
+    assert "1391111" not in html and "1375555" not in html and "tel:" not in html
+
+    [own] = pickup_passes_for(student=student_a, term=session.group.term)
+    release_record(session=session, student=student_a, teacher=service_teacher, code=own.code)
+    with time_machine.travel(end + timedelta(hours=1), tick=False):
+        html = client.get(url).content.decode()
+    assert "13911112222" not in html  # released: nobody has to call this family
+    assert 'href="tel:13755556666"' in html and "赵丽（母亲）13755556666" in html
+
+
+def test_a_guardian_is_named_with_a_masked_mobile_wherever_the_model_is_printed(guardian):
+    assert str(guardian.guardian) == "王建国 139****2222"
