@@ -4,7 +4,6 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
@@ -15,9 +14,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
+from afterschool.admin_scoping import SchoolOwned, SchoolScoped, school_terms
 from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
-from afterschool.fields import BIGINT_MAX, SafeAutocompleteSelect, SafeModelChoiceField
-from enrollment.models import Document, Term
+from afterschool.fields import BIGINT_MAX
+from enrollment.models import Document
 from enrollment.permissions import staff_school_id
 from scheduling.calendar import UnknownHolidayYear
 
@@ -42,46 +42,6 @@ from .resources import (
     SubsidyPayrollResource,
     WaiverResource,
 )
-
-
-def school_terms(request):
-    school_id = staff_school_id(request)
-    return Term.objects.filter(school_id=school_id) if school_id else Term.objects.all()
-
-
-class SchoolScoped:
-    """Billing lists, exports and forms show the user's own school only."""
-
-    school_path = "term__school_id"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        school_id = staff_school_id(request)
-        return queryset.filter(**{self.school_path: school_id}) if school_id else queryset
-
-    def get_export_queryset(self, request):
-        return self.get_queryset(request)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        kwargs.setdefault("form_class", SafeModelChoiceField)
-        field = self._scoped_foreignkey(db_field, request, **kwargs)
-        if isinstance(field.widget, AutocompleteSelect):
-            field.widget.__class__ = SafeAutocompleteSelect
-        return field
-
-    def _scoped_foreignkey(self, db_field, request, **kwargs):
-        school_id = staff_school_id(request)
-        if school_id and db_field.name == "term":
-            kwargs["queryset"] = Term.objects.filter(school_id=school_id)
-        if school_id and db_field.name == "student":
-            from enrollment.models import Student
-
-            kwargs["queryset"] = Student.objects.filter(school_id=school_id)
-        if school_id and db_field.name == "school":
-            from enrollment.models import School
-
-            kwargs["queryset"] = School.objects.filter(pk=school_id)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 def xlsx_response(filename, headers, rows):
@@ -529,26 +489,6 @@ def month_param(request):
     if match and 2000 <= int(match.group(1)) <= 2100 and 1 <= int(match.group(2)) <= 12:
         return int(match.group(1)), int(match.group(2))
     return today.year, today.month
-
-
-class SchoolOwned(SchoolScoped):
-    school_path = "school_id"
-
-    def get_changeform_initial_data(self, request):
-        return {"school": staff_school_id(request), **super().get_changeform_initial_data(request)}
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        school_id = staff_school_id(request)
-        if school_id and db_field.name in ("teacher", "incident"):
-            from enrollment.models import User
-            from safety.models import Incident
-
-            kwargs["queryset"] = (
-                User.objects.filter(staff_profile__school_id=school_id).order_by("last_name", "first_name")
-                if db_field.name == "teacher"
-                else Incident.objects.filter(school_id=school_id)
-            )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(SubsidyRates)

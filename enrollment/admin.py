@@ -18,6 +18,13 @@ from import_export.admin import ImportExportMixin
 from openpyxl import Workbook
 from simple_history.admin import SimpleHistoryAdmin
 
+from afterschool.admin_scoping import (
+    STAFF_USER_FIELDS,
+    SchoolOwned,
+    SchoolScoped,
+    SchoolScopedHistory,
+    school_terms,
+)
 from afterschool.export_formats import SafeExportFormats
 
 from . import roster, services, workflow
@@ -48,6 +55,7 @@ from .models import (
     Term,
     User,
 )
+from .permissions import staff_school_id
 from .resources import RosterResource
 from .roles import Role
 from .selectors import survey_totals
@@ -83,7 +91,11 @@ class HomeroomFilter(admin.SimpleListFilter):
     parameter_name = "homeroom"
 
     def lookups(self, request, model_admin):
-        return [(str(h.pk), str(h)) for h in Homeroom.objects.select_related("grade")]
+        homerooms = Homeroom.objects.select_related("grade")
+        school_id = staff_school_id(request)
+        if school_id is not None:
+            homerooms = homerooms.filter(grade__school_id=school_id)
+        return [(str(h.pk), str(h)) for h in homerooms]
 
     def queryset(self, request, queryset):
         if self.value() and self.value().isdigit():
@@ -121,12 +133,31 @@ class StaffRoleFilter(RoleFilter):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SchoolScoped, BaseUserAdmin):
+    # The school's staff, and the guardians of its children who have a log-in.
+    school_path = ("staff_profile__school_id", "guardian__student_links__student__school_id")
     list_display = ("username", "first_name", "is_active", "is_staff", "role_names")
     list_filter = ("is_active", "is_staff", RoleFilter)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def get_search_results(self, request, queryset, search_term):
+        """Choosing a teacher or a duty leader by name offers the school's staff, not its guardians."""
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        school_id = staff_school_id(request)
+        autocomplete = request.resolver_match is not None and request.resolver_match.url_name == "autocomplete"
+        if school_id is not None and autocomplete and request.GET.get("field_name") in STAFF_USER_FIELDS:
+            queryset = queryset.filter(staff_profile__school_id=school_id)
+        return queryset, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        """An account the school admin adds is a member of the school's staff (else it would vanish
+        from their list the moment it is saved); the staff record is completed under staff."""
+        super().save_model(request, obj, form, change)
+        school_id = staff_school_id(request)
+        if not change and school_id is not None:
+            services.staff_profile_create(user=obj, school_id=school_id)
 
     @admin.display(description=_("roles"))
     def role_names(self, user):
@@ -147,13 +178,14 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(School)
-class SchoolAdmin(admin.ModelAdmin):
+class SchoolAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "id"
     list_display = ("name", "phone", "address")
     search_fields = ("name",)
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("name", "school", "start", "end", "application_opens", "application_closes")
     list_filter = ("school",)
     list_select_related = ("school",)
@@ -162,7 +194,7 @@ class TermAdmin(admin.ModelAdmin):
 
 
 @admin.register(Grade)
-class GradeAdmin(admin.ModelAdmin):
+class GradeAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("__str__", "number", "stage_display", "school")
     list_filter = ("school", StageFilter)
     list_select_related = ("school",)
@@ -173,7 +205,8 @@ class GradeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Homeroom)
-class HomeroomAdmin(admin.ModelAdmin):
+class HomeroomAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "grade__school_id"
     list_display = ("__str__", "grade", "teacher", "student_count")
     list_filter = ("grade__school", "grade")
     list_select_related = ("grade", "teacher")
@@ -207,14 +240,15 @@ class HomeroomAdmin(admin.ModelAdmin):
         return homeroom.student_total
 
 
-class StudentGuardianInline(admin.TabularInline):
+class StudentGuardianInline(SchoolScoped, admin.TabularInline):
+    school_path = None  # the links of a child of the school
     model = StudentGuardian
     extra = 0
     autocomplete_fields = ("guardian", "student")
 
 
 @admin.register(Student)
-class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
+class StudentAdmin(SchoolScopedHistory, SchoolOwned, SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [RosterResource]
     import_form_class = RosterImportForm
     confirm_form_class = RosterConfirmImportForm
@@ -249,7 +283,6 @@ class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
         # Children's records are never deleted; they are made inactive.
         return False
 
-    @admin.action(description=_("Mark selected students as having left the school"), permissions=["change"])
     def add_data_read_fail_error_to_form(self, form, e):
         form.add_error(
             "import_file",
@@ -271,6 +304,7 @@ class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
             messages.error(request, _("This import preview has expired or was already used: upload the file again."))
             return redirect("admin:enrollment_student_import")
 
+    @admin.action(description=_("Mark selected students as having left the school"), permissions=["change"])
     def deactivate(self, request, queryset):
         count = services.student_deactivate(students=queryset)
         self.message_user(
@@ -293,6 +327,24 @@ class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
         if import_form is not None:
             initial["school"] = import_form.cleaned_data["school"].pk
         return initial
+
+    def _own_school_choice(self, request, form):
+        """The roster goes into the user's own school only."""
+        school_id = staff_school_id(request)
+        if school_id is not None:
+            form.fields["school"].queryset = School.objects.filter(pk=school_id)
+            form.fields["school"].initial = school_id
+        return form
+
+    def create_import_form(self, request):
+        return self._own_school_choice(request, super().create_import_form(request))
+
+    def create_confirm_form(self, request, import_form=None):
+        return self._own_school_choice(request, super().create_confirm_form(request, import_form))
+
+    def get_export_queryset(self, request):
+        # The roster export follows the list's filters and search (the list is the school's).
+        return ImportExportMixin.get_export_queryset(self, request)
 
     def get_urls(self):
         return [
@@ -324,7 +376,8 @@ class StudentAdmin(SafeExportFormats, ImportExportMixin, SimpleHistoryAdmin):
         return response
 
 
-class LinkToStudentInline(admin.TabularInline):
+class LinkToStudentInline(SchoolScoped, admin.TabularInline):
+    school_path = "student__school_id"  # a guardian's children at another school are not shown
     model = StudentGuardian
     extra = 0
     autocomplete_fields = ("student",)
@@ -333,7 +386,8 @@ class LinkToStudentInline(admin.TabularInline):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(SimpleHistoryAdmin):
+class GuardianAdmin(SchoolScopedHistory, SimpleHistoryAdmin):
+    school_path = "student_links__student__school_id"  # a guardian is the school's through its children
     actions = ["issue_codes_printable", "issue_codes_csv"]
     list_display = ("name", "mobile", "child_count", "has_account")
     search_fields = ("name", "mobile", "students__name", "students__student_no")
@@ -342,7 +396,8 @@ class GuardianAdmin(SimpleHistoryAdmin):
     inlines = [LinkToStudentInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(child_total=Count("student_links"))
+        # The count drops the model's default ordering: restate it (the autocomplete pages by it).
+        return super().get_queryset(request).annotate(child_total=Count("student_links")).order_by("name", "mobile")
 
     @admin.display(description=_("children"), ordering="child_total")
     def child_count(self, guardian):
@@ -355,9 +410,11 @@ class GuardianAdmin(SimpleHistoryAdmin):
     def _issue(self, request, queryset):
         issued = workflow.invitation_issue(guardians=queryset.order_by("name"), issued_by=request.user)
         children = {}
-        for link in StudentGuardian.objects.filter(guardian__in=[g for g, _code in issued]).select_related(
-            "student__homeroom__grade"
-        ):
+        links = StudentGuardian.objects.filter(guardian__in=[g for g, _code in issued])
+        school_id = staff_school_id(request)
+        if school_id is not None:
+            links = links.filter(student__school_id=school_id)
+        for link in links.select_related("student__homeroom__grade"):
             children.setdefault(link.guardian_id, []).append(link.student)
         return [(guardian, code, children.get(guardian.pk, [])) for guardian, code in issued]
 
@@ -384,7 +441,7 @@ class GuardianAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("name", "mobile", "user", "roles", "school")
     list_filter = ("school", StaffRoleFilter)
     list_select_related = ("user", "school")
@@ -409,7 +466,8 @@ class ReviewActionForm(ActionForm):
     )
 
 
-class ChoiceInline(admin.TabularInline):
+class ChoiceInline(SchoolScoped, admin.TabularInline):
+    school_path = None
     model = ApplicationChoice
     extra = 0
     autocomplete_fields = ("activity",)
@@ -452,7 +510,7 @@ class ApplicationAdminForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(SchoolScoped, admin.ModelAdmin):
     form = ApplicationAdminForm
     list_display = ("student", "homeroom", "term", "status", "priority", "choice_list", "agreement", "submitted_at")
     list_filter = ("term", "status", "priority", "student__homeroom__grade")
@@ -575,7 +633,7 @@ class ApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementText)
-class AgreementTextAdmin(admin.ModelAdmin):
+class AgreementTextAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("title", "term", "version", "signature_count", "created_at")
     list_filter = ("term",)
     readonly_fields = ("version",)
@@ -621,7 +679,7 @@ class PaperSignatureForm(forms.ModelForm):
 
 
 @admin.register(AgreementSignature)
-class AgreementSignatureAdmin(admin.ModelAdmin):
+class AgreementSignatureAdmin(SchoolScoped, admin.ModelAdmin):
     form = PaperSignatureForm
     list_display = ("student", "term", "text", "signed_name", "signed_at", "paper", "verified")
     list_filter = ("term",)
@@ -657,7 +715,7 @@ class AgreementSignatureAdmin(admin.ModelAdmin):
 
 
 @admin.register(ParentNotice)
-class ParentNoticeAdmin(admin.ModelAdmin):
+class ParentNoticeAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("title", "term", "published", "read_count", "updated_at")
     list_filter = ("published",)
     actions = ["refill"]
@@ -677,7 +735,7 @@ class ParentNoticeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SurveyResponse)
-class SurveyResponseAdmin(admin.ModelAdmin):
+class SurveyResponseAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("student", "term", "needs_service", *ServiceSlots.SLOT_FIELDS, "answered_at")
     list_filter = ("term", "needs_service", "student__homeroom__grade")
     list_select_related = ("student", "term")
@@ -693,12 +751,13 @@ class SurveyResponseAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        return super().changelist_view(request, {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]})
+        terms = school_terms(request).order_by("-start")[:3]
+        return super().changelist_view(request, {**(extra_context or {}), "terms": terms})
 
     def totals_view(self, request, term_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        term = get_object_or_404(Term, pk=term_id)
+        term = get_object_or_404(school_terms(request), pk=term_id)
         table = survey_totals(term)
         if request.GET.get("format") == "csv":
             response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -720,7 +779,8 @@ class SurveyResponseAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeaveRequest)
-class LeaveRequestAdmin(admin.ModelAdmin):
+class LeaveRequestAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "student__school_id"
     list_display = ("student", "start", "end", "reason", "status", "decided_by")
     list_filter = ("status",)
     list_select_related = ("student", "decided_by")
@@ -730,7 +790,8 @@ class LeaveRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvitationCode)
-class InvitationCodeAdmin(admin.ModelAdmin):
+class InvitationCodeAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "guardian__student_links__student__school_id"
     list_display = ("guardian", "issued_at", "expires_at", "used_at", "issued_by")
     list_select_related = ("guardian", "issued_by")
     search_fields = ("guardian__name", "guardian__mobile")
@@ -742,7 +803,9 @@ class InvitationCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SchoolScoped, admin.ModelAdmin):
+    # To a member of the school's staff, or to a guardian of one of its children.
+    school_path = ("recipient__staff_profile__school_id", "guardian__student_links__student__school_id")
     list_display = (
         "subject",
         "guardian",
@@ -791,7 +854,7 @@ def queue_documents(request, *, kind: str, school, items: list[tuple], label: st
     return redirect("admin:enrollment_documentbatch_changelist")
 
 
-class _DocumentsReadOnly(admin.ModelAdmin):
+class _DocumentsReadOnly(SchoolOwned, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # documents are made by the tasks
 
@@ -800,13 +863,6 @@ class _DocumentsReadOnly(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # issued documents are kept
-
-    def get_queryset(self, request):
-        from .permissions import staff_school_id
-
-        queryset = super().get_queryset(request)
-        school_id = staff_school_id(request)
-        return queryset.filter(school_id=school_id) if school_id else queryset
 
     def changelist_view(self, request, extra_context=None):
         """The list refreshes itself while anything of the school is still being made."""

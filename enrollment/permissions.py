@@ -26,10 +26,13 @@ def role_required(*roles: str):
 
 def staff_school_id(request):
     """The school of the finance or admin user in the admin site; None for an IT superuser
-    without a staff record (who sees every school). Anyone else: 403."""
+    without a staff record (who sees every school). Anyone else: 403. Read once per request:
+    every list, form field and filter of the admin site asks."""
     from .selectors import staff_profile_for
 
-    profile = staff_profile_for(user=request.user)
+    if not hasattr(request, "_staff_profile"):
+        request._staff_profile = staff_profile_for(user=request.user)
+    profile = request._staff_profile
     if profile is None and not request.user.is_superuser:
         raise PermissionDenied
     return profile.school_id if profile else None

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import Grade, Guardian, Homeroom, Student, StudentGuardian
+from .models import Grade, Guardian, Homeroom, StaffProfile, Student, StudentGuardian, User
 
 
 @transaction.atomic
@@ -38,6 +38,15 @@ def guardian_link_upsert(*, student: Student, name: str, mobile: str, relation: 
         link.relation = relation
         link.save(update_fields=["relation"])
     return link
+
+
+@transaction.atomic
+def staff_profile_create(*, user: User, school_id: int, name: str = "") -> StaffProfile:
+    """Make ``user`` a member of staff of the school; the name defaults to the account's."""
+    profile = StaffProfile(user=user, school_id=school_id, name=name or user.get_full_name() or user.get_username())
+    profile.full_clean()
+    profile.save()
+    return profile
 
 
 def student_deactivate(*, students) -> int:

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from afterschool.admin_scoping import SchoolScoped
+
 from .models import (
     AbsenceFollowUp,
     ActivityRecord,
@@ -16,8 +18,10 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(SchoolScoped, admin.ModelAdmin):
     """Safety records are written in the teachers' pages and never edited or deleted here."""
+
+    school_path = "group__term__school_id"
 
     def has_add_permission(self, request):
         return False
@@ -31,6 +35,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(RollCall)
 class RollCallAdmin(ReadOnlyAdmin):
+    school_path = "session__group__term__school_id"
     list_display = ("session", "taken_by", "taken_at", "updated_at", "version")
     list_select_related = ("session__group", "taken_by")
     date_hierarchy = "taken_at"
@@ -38,6 +43,7 @@ class RollCallAdmin(ReadOnlyAdmin):
 
 @admin.register(AbsenceFollowUp)
 class AbsenceFollowUpAdmin(ReadOnlyAdmin):
+    school_path = "entry__roll_call__session__group__term__school_id"
     list_display = ("entry", "opened_at", "closed_at", "closed_by", "note")
     list_select_related = ("entry__student", "closed_by")
     list_filter = ("closed_at",)
@@ -60,6 +66,7 @@ class ContactAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(Handover)
 class HandoverAdmin(ReadOnlyAdmin):
+    school_path = "homeroom__grade__school_id"
     list_display = ("date", "homeroom", "handed_by", "handed_at", "count")
     list_select_related = ("homeroom__grade", "handed_by")
     date_hierarchy = "date"
@@ -80,12 +87,14 @@ class ActivityRecordAdmin(ReadOnlyAdmin):
 
 @admin.register(PatrolRecord)
 class PatrolRecordAdmin(ReadOnlyAdmin):
+    school_path = "school_id"
     list_display = ("at", "leader", "group", "observations")
     list_select_related = ("leader", "group")
 
 
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
+    school_path = "school_id"
     list_display = ("occurred_at", "kind", "severity", "group", "reported_by", "guardians_notified_at", "closed_at")
     list_select_related = ("group", "reported_by")
     list_filter = ("kind", "severity")
@@ -111,6 +120,7 @@ class IncidentAdmin(ReadOnlyAdmin):
 
 @admin.register(GateVisit)
 class GateVisitAdmin(ReadOnlyAdmin):
+    school_path = "school_id"
     list_display = ("in_at", "out_at", "visitor", "purpose", "host", "recorded_by")
     list_select_related = ("recorded_by",)
     date_hierarchy = "in_at"

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
+from afterschool.admin_scoping import SchoolOwned, SchoolScoped, school_terms
 from enrollment.models import Term, User
 
 from . import selectors, services
@@ -51,6 +52,7 @@ class HolidayNoticeEntryInline(admin.TabularInline):
 
 @admin.register(HolidayNotice)
 class HolidayNoticeAdmin(admin.ModelAdmin):
+    # The State Council's holiday arrangements: the same for every school.
     list_display = ("year", "title", "entry_count")
     inlines = [HolidayNoticeEntryInline]
 
@@ -63,7 +65,7 @@ class HolidayNoticeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("start", "end", "kind", "reason", "grade_list", "created_by")
     list_filter = ("kind", "school")
     list_select_related = ("created_by",)
@@ -104,13 +106,13 @@ class ClosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(MakeupDayTimetable)
-class MakeupDayTimetableAdmin(admin.ModelAdmin):
+class MakeupDayTimetableAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("date", "weekday", "school")
     list_filter = ("school",)
 
 
 @admin.register(ServiceSettings)
-class ServiceSettingsAdmin(admin.ModelAdmin):
+class ServiceSettingsAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = (
         "school",
         "work_end_time",
@@ -122,18 +124,19 @@ class ServiceSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceSeason)
-class ServiceSeasonAdmin(admin.ModelAdmin):
+class ServiceSeasonAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("name", "school", "start_month", "start_day", "end_month", "end_day", "end_time")
 
 
 @admin.register(GradeDismissal)
-class GradeDismissalAdmin(admin.ModelAdmin):
+class GradeDismissalAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "grade__school_id"
     list_display = ("grade", "end_time")
     list_select_related = ("grade",)
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("name", "kind", "capacity", "week_link")
     list_filter = ("kind", "school")
     search_fields = ("name",)
@@ -144,7 +147,7 @@ class RoomAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("name", "category", "capacity", "teacher", "requires_insurance")
     list_filter = ("category", "requires_insurance", "school")
     list_select_related = ("teacher",)
@@ -187,7 +190,8 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(SchoolScoped, admin.TabularInline):
+    school_path = None  # the members of a group of the school
     model = GroupMembership
     form = MembershipForm
     formset = MembershipFormSet
@@ -230,7 +234,8 @@ class SlotFormSet(forms.BaseInlineFormSet):
                     )
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(SchoolScoped, admin.TabularInline):
+    school_path = None
     model = TimetableSlot
     form = TimetableSlotForm
     formset = SlotFormSet
@@ -239,7 +244,7 @@ class SlotInline(admin.TabularInline):
 
 
 @admin.register(ServiceGroup)
-class ServiceGroupAdmin(admin.ModelAdmin):
+class ServiceGroupAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("name", "term", "kind", "size", "teacher", "confirmed", "five_plus_two", "week_link")
     list_filter = ("term", "confirmed", "kind", "grades")
     list_select_related = ("term__school", "teacher")
@@ -260,7 +265,7 @@ class ServiceGroupAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         self._rules = {}
-        extra_context = {**(extra_context or {}), "terms": Term.objects.order_by("-start")[:3]}
+        extra_context = {**(extra_context or {}), "terms": school_terms(request).order_by("-start")[:3]}
         return super().changelist_view(request, extra_context)
 
     @admin.display(description=_("students"), ordering="member_total")
@@ -334,18 +339,22 @@ class ServiceGroupAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         slots = TimetableSlot.objects.all()
+        groups = self.school_scope(ServiceGroup.objects.all(), request)
+        rooms = self.admin_site.get_model_admin(Room).school_scope(Room.objects.all(), request)
+        # The teachers of the school's timetable (as the grid's choices list them).
+        teachers = User.objects.filter(timetable_slots__group__in=groups).distinct()
         title = _("Week grid")
         chosen = {key: request.GET.get(key, "") for key in ("group", "teacher", "room")}
         chosen = {key: int(value) for key, value in chosen.items() if value.isdigit()}  # "—" or junk: nothing
         if "group" in chosen:
-            subject = get_object_or_404(ServiceGroup, pk=chosen["group"])
+            subject = get_object_or_404(groups, pk=chosen["group"])
             slots, title = slots.filter(group=subject), _("Week grid of group %(name)s") % {"name": subject}
         elif "teacher" in chosen:
-            subject = get_object_or_404(User, pk=chosen["teacher"])
+            subject = get_object_or_404(teachers, pk=chosen["teacher"])
             name = subject.get_full_name() or subject.get_username()
             slots, title = slots.filter(teacher=subject), _("Week grid of teacher %(name)s") % {"name": name}
         elif "room" in chosen:
-            subject = get_object_or_404(Room, pk=chosen["room"])
+            subject = get_object_or_404(rooms, pk=chosen["room"])
             slots, title = slots.filter(room=subject), _("Week grid of room %(name)s") % {"name": subject}
         else:
             slots = slots.none()
@@ -353,9 +362,9 @@ class ServiceGroupAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": title,
             "grid": selectors.week_grid(slots),
-            "groups": ServiceGroup.objects.select_related("term").order_by("name"),
-            "rooms": Room.objects.order_by("name"),
-            "teachers": User.objects.filter(timetable_slots__isnull=False).distinct().order_by("first_name"),
+            "groups": groups.select_related("term").order_by("name"),
+            "rooms": rooms.order_by("name"),
+            "teachers": teachers.order_by("first_name"),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/scheduling/week.html", context)
@@ -363,21 +372,22 @@ class ServiceGroupAdmin(admin.ModelAdmin):
     def calendar_view(self, request, term_id):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        term = get_object_or_404(Term, pk=term_id)
+        term = get_object_or_404(school_terms(request), pk=term_id)
         context = {
             **self.admin_site.each_context(request),
             "title": _("Calendar of %(term)s") % {"term": term},
             "term": term,
             "calendar": selectors.term_calendar(term),
             "weekday_names": WEEKDAY_SHORT,
-            "terms": Term.objects.order_by("-start"),
+            "terms": school_terms(request).order_by("-start"),
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/scheduling/calendar.html", context)
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(SchoolScoped, admin.ModelAdmin):
+    school_path = "group__term__school_id"
     list_display = ("date", "start", "end", "group", "activity", "room", "teacher", "roll_call_at")
     list_filter = ("group__term", "group", "activity")
     list_select_related = ("group", "activity", "room", "teacher")
@@ -395,7 +405,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WaitlistEntry)
-class WaitlistEntryAdmin(admin.ModelAdmin):
+class WaitlistEntryAdmin(SchoolScoped, admin.ModelAdmin):
     list_display = ("position", "student", "term")
     list_filter = ("term",)
     list_select_related = ("student", "term")
@@ -404,7 +414,7 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(DutyDay)
-class DutyDayAdmin(admin.ModelAdmin):
+class DutyDayAdmin(SchoolOwned, admin.ModelAdmin):
     list_display = ("date", "leader", "staff_names", "staffing")
     list_filter = ("school",)
     list_select_related = ("leader",)
@@ -441,7 +451,7 @@ class DutyDayAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         # Problems of every term's days, computed once per page (a fixed number of queries).
         self._problems = {}
-        for term in Term.objects.filter(service_groups__confirmed=True).distinct():
+        for term in school_terms(request).filter(service_groups__confirmed=True).distinct():
             try:
                 self._problems.update(selectors.duty_problems(term))
             except UnknownHolidayYear as exc:

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from enrollment.models import Guardian, Homeroom, StaffProfile, Student, StudentGuardian, User
 from enrollment.roles import Role
-from tests.enrollment.factories import UserFactory
+from tests.enrollment.factories import StaffProfileFactory, UserFactory
 
 # Every test here touches the database, some only through persona fixtures.
 pytestmark = pytest.mark.django_db
@@ -149,11 +149,22 @@ def test_the_school_admin_cannot_make_anyone_a_superuser(client, admin_user, hom
     form = client.get(url).context["adminform"].form
     assert "is_superuser" not in form.fields and "user_permissions" not in form.fields
 
+    # A superuser on the school's staff is in the admin's list, and still out of reach.
     it = UserFactory(username="it", is_staff=True, is_superuser=True)
+    StaffProfileFactory(user=it, school=admin_user.staff_profile.school, name="it")
     it_url = reverse("admin:enrollment_user_change", args=[it.pk])
     assert client.post(it_url, {"username": "it", "is_active": "on"}).status_code == 403
     password_url = reverse("admin:auth_user_password_change", args=[it.pk])
     assert client.post(password_url, {"password1": "Hijack-12345", "password2": "Hijack-12345"}).status_code == 403
+
+    # The IT superuser without a staff record belongs to no school: the school admin does not see it.
+    outside = UserFactory(username="it2", is_staff=True, is_superuser=True)
+    outside_url = reverse("admin:enrollment_user_change", args=[outside.pk])
+    assert client.post(outside_url, {"username": "it2", "is_active": "on"}).url == reverse("admin:index")
+    password_url = reverse("admin:auth_user_password_change", args=[outside.pk])
+    assert client.post(password_url, {"password1": "Hijack-12345", "password2": "Hijack-12345"}).status_code == 404
+    outside.refresh_from_db()
+    assert outside.check_password("Hijack-12345") is False
 
 
 @pytest.mark.parametrize("value", ["9", "x", ""])

@@ -3,7 +3,7 @@ from datetime import time
 import factory
 
 from scheduling.models import Activity, GroupMembership, Room, ServiceGroup, TimetableSlot
-from tests.enrollment.factories import SchoolFactory, TermFactory, UserFactory
+from tests.enrollment.factories import SchoolFactory, StaffProfileFactory, TermFactory
 
 
 class RoomFactory(factory.django.DjangoModelFactory):
@@ -32,7 +32,8 @@ class ServiceGroupFactory(factory.django.DjangoModelFactory):
 
     term = factory.SubFactory(TermFactory)
     name = factory.Sequence(lambda n: f"服务{n + 1}班")
-    teacher = factory.SubFactory(UserFactory)
+    # A teacher is on the school's staff (the admin offers only the school's staff as teachers).
+    teacher = factory.LazyAttribute(lambda group: StaffProfileFactory(school=group.term.school).user)
     confirmed = True
 
 
