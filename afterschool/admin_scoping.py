@@ -162,3 +162,67 @@ class SchoolScopedHistory(SchoolScoped):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._in_school_or_404(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class MaskedContacts:
+    """Personal data in full for the roles that contact families only (``sees_contacts``: the school
+    admin and the IT superuser). Finance, who works with names and amounts, sees ``masked`` fields
+    through their mask (138****5678, ***X) in lists, forms and inlines.
+
+    ``masked`` maps a field name to the function that masks its value.
+    """
+
+    masked: dict = {}
+
+    def _masked_for(self, request) -> dict:
+        from enrollment.permissions import sees_contacts
+
+        return {} if sees_contacts(request.user) else self.masked
+
+    def _masked_column(self, name):
+        columns = self.__dict__.setdefault("_masked_columns", {})
+        if name not in columns:
+            mask, field = self.masked[name], self.model._meta.get_field(name)
+
+            @admin.display(description=field.verbose_name)
+            def column(obj):
+                return mask(getattr(obj, name))
+
+            column.__name__ = f"masked_{name}"
+            columns[name] = column
+        return columns[name]
+
+    def _swap(self, names, masks, seen=None):
+        """``names`` with each masked field swapped for its masked column, each column once."""
+        seen = set() if seen is None else seen
+        swapped = []
+        for name in names:
+            if isinstance(name, (list, tuple)):  # fields shown on one line
+                swapped.append(tuple(self._swap(name, masks, seen)))
+                continue
+            if isinstance(name, str) and name in masks:
+                name = self._masked_column(name)
+            if callable(name):
+                if name in seen:
+                    continue
+                seen.add(name)
+            swapped.append(name)
+        return swapped
+
+    def get_list_display(self, request):
+        return self._swap(super().get_list_display(request), self._masked_for(request))
+
+    def get_fieldsets(self, request, obj=None):
+        masks = self._masked_for(request)
+        if not masks:
+            return super().get_fieldsets(request, obj)
+        seen = set()
+        return [
+            (title, {**options, "fields": self._swap(options["fields"], masks, seen)})
+            for title, options in super().get_fieldsets(request, obj)
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        masks = self._masked_for(request)
+        readonly = [n for n in super().get_readonly_fields(request, obj) if n not in masks]
+        return [*readonly, *(self._masked_column(n) for n in masks)]

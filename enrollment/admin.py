@@ -20,6 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from afterschool.admin_scoping import (
     STAFF_USER_FIELDS,
+    MaskedContacts,
     SchoolOwned,
     SchoolScoped,
     SchoolScopedHistory,
@@ -54,8 +55,10 @@ from .models import (
     SurveyResponse,
     Term,
     User,
+    mask_mobile,
+    mask_note,
 )
-from .permissions import staff_school_id
+from .permissions import sees_contacts, staff_school_id
 from .resources import RosterResource
 from .roles import Role
 from .selectors import survey_totals
@@ -322,6 +325,13 @@ class StudentAdmin(SchoolScopedHistory, SchoolOwned, SafeExportFormats, ImportEx
             school = form.cleaned_data.get("school")
         return {**super().get_import_resource_kwargs(request, **kwargs), "school": school}
 
+    def get_export_resource_kwargs(self, request, **kwargs):
+        # Finance may export the roster (names, classes) but not the families' numbers.
+        return {
+            **super().get_export_resource_kwargs(request, **kwargs),
+            "mask_mobiles": not sees_contacts(request.user),
+        }
+
     def get_confirm_form_initial(self, request, import_form):
         initial = super().get_confirm_form_initial(request, import_form)
         if import_form is not None:
@@ -386,8 +396,9 @@ class LinkToStudentInline(SchoolScoped, admin.TabularInline):
 
 
 @admin.register(Guardian)
-class GuardianAdmin(SchoolScopedHistory, SimpleHistoryAdmin):
+class GuardianAdmin(MaskedContacts, SchoolScopedHistory, SimpleHistoryAdmin):
     school_path = "student_links__student__school_id"  # a guardian is the school's through its children
+    masked = {"mobile": mask_mobile}
     actions = ["issue_codes_printable", "issue_codes_csv"]
     list_display = ("name", "mobile", "child_count", "has_account")
     search_fields = ("name", "mobile", "students__name", "students__student_no")
@@ -474,7 +485,7 @@ class ChoiceInline(SchoolScoped, admin.TabularInline):
 
 
 class AuthorisedPersonInline(admin.TabularInline):
-    model = AuthorisedPerson
+    model = AuthorisedPerson  # the admin role's only (finance has no permission on it)
     extra = 0
 
 
@@ -510,8 +521,9 @@ class ApplicationAdminForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(SchoolScoped, admin.ModelAdmin):
+class ApplicationAdmin(MaskedContacts, SchoolScoped, admin.ModelAdmin):
     form = ApplicationAdminForm
+    masked = {"emergency_mobile": mask_mobile, "health_notes": mask_note, "allergies": mask_note}
     list_display = ("student", "homeroom", "term", "status", "priority", "choice_list", "agreement", "submitted_at")
     list_filter = ("term", "status", "priority", "student__homeroom__grade")
     list_select_related = ("student__homeroom__grade", "term")

@@ -3,7 +3,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
-from .roles import has_role
+from .roles import Role, has_role
 
 
 def role_required(*roles: str):
@@ -36,3 +36,9 @@ def staff_school_id(request):
     if profile is None and not request.user.is_superuser:
         raise PermissionDenied
     return profile.school_id if profile else None
+
+
+def sees_contacts(user) -> bool:
+    """Mobile numbers, ID fragments and health notes in full in the admin site: the school admin
+    (who manages families' accounts and calls them) and the IT superuser. Finance sees them masked."""
+    return user.is_superuser or has_role(user, Role.ADMIN)

@@ -8,7 +8,7 @@ from import_export.fields import Field
 from import_export.results import RowResult
 
 from . import roster, services
-from .models import Grade, Guardian, Student, StudentGuardian
+from .models import Grade, Guardian, Student, StudentGuardian, mask_mobile
 
 
 class RosterResource(resources.ModelResource):
@@ -31,9 +31,9 @@ class RosterResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
 
-    def __init__(self, school=None, **kwargs):
+    def __init__(self, school=None, mask_mobiles=False, **kwargs):
         super().__init__(**kwargs)
-        self.school = school
+        self.school, self.mask_mobiles = school, mask_mobiles
 
     # -- export -------------------------------------------------------------------------
     def filter_export(self, queryset, **kwargs):
@@ -70,7 +70,9 @@ class RosterResource(resources.ModelResource):
 
     def dehydrate_guardian_mobile(self, student):
         link = self._primary_link(student)
-        return link.guardian.mobile if link else ""
+        if not link:
+            return ""
+        return mask_mobile(link.guardian.mobile) if self.mask_mobiles else link.guardian.mobile
 
     def dehydrate_relation(self, student):
         link = self._primary_link(student)

@@ -3,6 +3,6 @@
 generated documents (documents.py)."""
 
 from .directory import *  # noqa: F403
-from .directory import GRADE_NAMES, MOBILE_RE, mask_mobile, mobile_validator  # noqa: F401
+from .directory import GRADE_NAMES, MOBILE_RE, mask_mobile, mask_note, mobile_validator  # noqa: F401
 from .documents import *  # noqa: F403
 from .participation import *  # noqa: F403

@@ -32,6 +32,11 @@ def mask_mobile(mobile: str) -> str:
     return f"{mobile[:3]}****{mobile[-4:]}" if len(mobile) == 11 else "*" * len(mobile)
 
 
+def mask_note(value: str) -> str:
+    """Health notes and the like: whether there are any, not what they say."""
+    return str(_("(shown to the school admin only)")) if value else ""
+
+
 GRADE_NAMES = {
     1: _("Grade 1"),
     2: _("Grade 2"),

@@ -2,7 +2,7 @@
 taking the roll call of their group and releasing its children at dismissal.
 
 Uses a scratch database (`afterschool_loadtest` on 127.0.0.1:5432 unless LOADTEST_DATABASE_URL
-names another; it is dropped and made again). Bounded by LOADTEST_SECONDS (default 120) and by the
+names another; it is dropped and made again). Bounded by LOADTEST_SECONDS (default 180) and by the
 work itself (60 × (log-in + 4 pages + 45 releases) requests). Adds p50 / p95 / p99 and the errors to
 bench-results.json.
 """

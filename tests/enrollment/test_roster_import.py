@@ -259,7 +259,7 @@ def test_finance_may_export_but_not_import(client, finance, student_a, guardian)
     assert response["Content-Disposition"].startswith("attachment")
     rows = list(load_workbook(BytesIO(response.content)).active.values)
     assert rows[0] == tuple(HEADERS)
-    assert rows[1][:2] == (student_a.student_no, "王小明") and rows[1][6] == "13911112222"
+    assert rows[1][:2] == (student_a.student_no, "王小明") and rows[1][6] == "139****2222"  # finance: masked
 
 
 def test_export_writes_a_roster_that_imports_unchanged(primary_school):
