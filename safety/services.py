@@ -510,17 +510,35 @@ def incident_report(*, school, reporter, kind, severity, occurred_at, group, stu
             "what": description,
             "actions": actions,
         }
+        # The homeroom teacher keeps the contact with the family (家校衔接): told at once, and the
+        # report opens for them (safety:incident).
+        teacher_body = _("%(what)s What was done: %(actions)s Children: %(children)s.") % {
+            "what": description,
+            "actions": actions,
+            "children": "、".join(s.name for s in students),
+        }
+    links = StudentGuardian.objects.filter(student__in=students).select_related("guardian")
+    teachers = {
+        s.homeroom.teacher_id
+        for s in Student.objects.filter(pk__in=[s.pk for s in students]).select_related("homeroom")
+    }
     notifications_create(
-        notifications=(
-            Notification(
-                recipient_id=link.guardian.user_id,
-                guardian=link.guardian,
-                kind="safety.incident",
-                subject=subject,
-                body=body,
-            )
-            for link in StudentGuardian.objects.filter(student__in=students).select_related("guardian")
-        )
+        notifications=[
+            *(
+                Notification(
+                    recipient_id=link.guardian.user_id,
+                    guardian=link.guardian,
+                    kind="safety.incident",
+                    subject=subject,
+                    body=body,
+                )  # fmt: skip
+                for link in links
+            ),
+            *(
+                Notification(recipient_id=teacher, kind="safety.incident", subject=subject, body=teacher_body)
+                for teacher in sorted(t for t in teachers if t and t != reporter.pk)
+            ),
+        ]
     )
     return incident
 

@@ -251,7 +251,9 @@ def incident_new(request):
 def incident_detail(request, pk):
     visible = Incident.objects.filter(school=_school(request))
     if not has_role(request.user, Role.DUTY_LEADER, Role.ADMIN):
-        visible = visible.filter(reported_by=request.user)
+        # Teachers: the incidents they reported, and those of their own class's children.
+        own_class = Incident.objects.filter(students__homeroom__teacher=request.user).values("pk")
+        visible = visible.filter(Q(reported_by=request.user) | Q(pk__in=own_class))
     incident = get_object_or_404(visible.prefetch_related("students", "acknowledgements__guardian"), pk=pk)
     if request.method == "POST":
         try:

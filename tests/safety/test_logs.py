@@ -147,3 +147,22 @@ def test_the_duty_leader_records_patrols(client, session, duty_leader):
 def test_log_pages_are_open_only_to_their_roles(client, request, persona, url_name, status):
     client.force_login(request.getfixturevalue(persona))
     assert client.get(reverse(url_name)).status_code == status
+
+
+def test_the_homeroom_teacher_is_told_of_an_incident_of_their_child_and_may_open_it(
+    client, session, service_teacher, student_a, homeroom_teacher, other_homeroom_teacher
+):
+    incident = incident_report(
+        school=session.group.term.school, reporter=service_teacher, kind="injury", severity=1,
+        occurred_at=timezone.now(), group=session.group, students=[student_a], description="摔倒擦伤",
+        actions="校医消毒包扎",
+    )  # fmt: skip
+
+    [told] = Notification.objects.filter(kind="safety.incident", recipient=homeroom_teacher)
+    assert told.guardian_id is None and "王小明" in told.body and "校医消毒包扎" in told.body
+    assert not Notification.objects.filter(recipient__in=[service_teacher, other_homeroom_teacher]).exists()
+    url = reverse("safety:incident", args=[incident.pk])
+    client.force_login(homeroom_teacher)
+    assert client.get(url).status_code == 200
+    client.force_login(other_homeroom_teacher)
+    assert client.get(url).status_code == 404
