@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import envbool, envint, envlist, envsecret, envstr, read_or_create_secret
+from .spreadsheets import BoundedCSV, BoundedXLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -242,3 +243,7 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 # An import's preview keeps the uploaded roster until it is confirmed: under MEDIA_ROOT (children's
 # data, never published) rather than the shared /tmp; a beat job removes abandoned ones after a day.
 IMPORT_EXPORT_TMP_STORAGE_CLASS = "import_export.tmp_storages.MediaStorage"
+# The roster import reads CSV (UTF-8) and XLSX only, each at most ROSTER_MAX_ROWS rows below the
+# header and never a row or column past the last cell with a value (a stray cell at row 1,048,576
+# is refused in milliseconds instead of building a million rows): afterschool/spreadsheets.py.
+IMPORT_FORMATS = [BoundedCSV, BoundedXLSX]

@@ -317,8 +317,9 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
             else:
                 data = upload.read()
                 rows, problem = read_statement(data=data, file_name=upload.name, term=term)
-                stored = storage.save(f"django-import-export/statement-{secrets.token_hex(12)}", ContentFile(data))
-                token = signing.dumps((stored, upload.name), salt="statement")
+                if rows and not problem and not any(r.error for r in rows):  # kept only when it can be posted
+                    stored = storage.save(f"django-import-export/statement-{secrets.token_hex(12)}", ContentFile(data))
+                    token = signing.dumps((stored, upload.name), salt="statement")
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import a bank statement, %(term)s") % {"term": term},

@@ -8,9 +8,9 @@ statement twice posts nothing twice.
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import tablib
 from django.utils.translation import gettext as _
 
+from afterschool.spreadsheets import STATEMENT_MAX_ROWS, SpreadsheetRefused, read_csv, read_xlsx
 from enrollment.models import Student
 from enrollment.roster import FORMULA_STARTS, cell_text
 
@@ -36,10 +36,14 @@ def read_statement(*, data: bytes, file_name: str, term) -> tuple[list[Statement
     """Parse and check a statement; returns (rows, a message for the whole file or "")."""
     kind = "xlsx" if file_name.lower().endswith(".xlsx") else "csv"
     try:
+        # Never past STATEMENT_MAX_ROWS rows nor past the last cell with a value: a stray cell
+        # far below is refused with its row, not read as a million empty rows.
         if kind == "xlsx":
-            dataset = tablib.Dataset().load(data, format="xlsx")
+            dataset = read_xlsx(data, max_rows=STATEMENT_MAX_ROWS)
         else:
-            dataset = tablib.Dataset().load(data.decode("utf-8-sig"), format="csv")
+            dataset = read_csv(data.decode("utf-8-sig"), max_rows=STATEMENT_MAX_ROWS)
+    except SpreadsheetRefused as refused:
+        return [], str(refused)
     except Exception:  # noqa: BLE001 - any unreadable file gets the same plain answer
         return [], _("The file could not be read: use the CSV (UTF-8) or XLSX the bank exports.")
     missing = [c for c in COLUMNS if c not in (dataset.headers or [])]

@@ -27,6 +27,7 @@ from afterschool.admin_scoping import (
     school_terms,
 )
 from afterschool.export_formats import SafeExportFormats
+from afterschool.spreadsheets import SpreadsheetRefused
 
 from . import roster, services, workflow
 from .forms import RosterConfirmImportForm, RosterImportForm
@@ -287,6 +288,9 @@ class StudentAdmin(SchoolScopedHistory, SchoolOwned, SafeExportFormats, ImportEx
         return False
 
     def add_data_read_fail_error_to_form(self, form, e):
+        if isinstance(e, SpreadsheetRefused):  # its message says which cell and what to do
+            form.add_error("import_file", str(e))
+            return
         form.add_error(
             "import_file",
             _(

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from afterschool.fields import ModelChoicesField
+from afterschool.spreadsheets import refusal
 from scheduling.models import Activity
 
 from .models import Application, School, mobile_validator
@@ -40,8 +41,23 @@ class RosterImportForm(ImportForm):
         check_size(upload, _("The file is %(size)s MB; at most %(limit)s MB can be imported."))
         return upload
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def clean(self):
+        """A file with data beyond the rows or columns an import reads (a stray cell in row
+        1,048,576, more than ROSTER_MAX_ROWS students) is refused here, with the cell named,
+        before the preview reads it (settings.IMPORT_FORMATS)."""
+        cleaned = super().clean()
+        upload, chosen = cleaned.get("import_file"), cleaned.get("format")
+        if upload is not None and str(chosen or "").isdigit() and int(chosen) < len(self._formats):
+            upload.seek(0)
+            problem = refusal(self._formats[int(chosen)](), upload.read())
+            upload.seek(0)
+            if problem:
+                self.add_error("import_file", problem)
+        return cleaned
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self._formats = formats
         only = list(School.objects.all()[:2])
         if len(only) == 1:
             self.fields["school"].initial = only[0].pk

@@ -223,6 +223,7 @@ def test_a_guardian_asks_for_a_waiver_with_evidence_and_only_for_their_child(
 
 @pytest.mark.django_db
 def test_a_bank_statement_is_previewed_then_posted_once(client, term, student_a, student_b, finance):
+    from django.core.files.storage import storages
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client.force_login(finance)
@@ -234,6 +235,9 @@ def test_a_bank_statement_is_previewed_then_posted_once(client, term, student_a,
         preview = client.post(url, {"statement": SimpleUploadedFile("bank.csv", bad)})
     assert "没有学号为 999999 的学生" in preview.content.decode() and not preview.context["ready"]
     assert not Payment.objects.exists()
+    stored = storages["import_export"]
+    kept = stored.listdir("django-import-export")[1] if stored.exists("django-import-export") else []
+    assert not preview.context["token"] and kept == []  # a refused file (children's data) is not kept
 
     preview = client.post(url, {"statement": SimpleUploadedFile("bank.csv", good)})
     assert preview.context["ready"] and not Payment.objects.exists()  # a preview posts nothing

@@ -1,20 +1,28 @@
 """Malformed files for the two imports: the roster (admin → 学生 → 导入) and the bank statement
 (finance → 缴费 → 导入银行流水). Wrong columns, a file above UPLOAD_MAX_BYTES, spreadsheet
 formulas in cells, wrong encodings and files that are no spreadsheet at all, a sparse sheet
-that unpacks to many rows, and tampered or stale confirmation steps. Each must be answered
-with a clear Chinese message, never a server error, and write nothing."""
+that unpacks to many rows, more rows than an import reads, and tampered or stale confirmation
+steps. Each must be answered with a clear Chinese message, never a server error, and write
+nothing. A sheet whose far-away cells are empty (formatted, or a stale dimension) imports its
+rows, in bounded time and memory."""
 
 import io
 import re
+import time
+import tracemalloc
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
+from openpyxl.styles import Font
 
+from afterschool.spreadsheets import ROSTER_MAX_ROWS, STATEMENT_MAX_ROWS
 from billing.models import Payment
+from enrollment.models import Student
 from tests.enrollment.factories import GradeFactory
 from tests.hostile.hostile import failure, row_counts, unstorable_values
 
@@ -23,6 +31,11 @@ pytestmark = pytest.mark.django_db
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ROSTER_HEADERS = ["学号", "姓名", "性别", "年级", "班级", "监护人姓名", "监护人手机", "关系"]
 ROSTER_ROW = ["20260101", "王小明", "男", "一年级", "1班", "王建国", "13800138001", "父亲"]
+ROSTER_ROWS = [
+    ROSTER_ROW,
+    ["20260102", "李雨萱", "女", "一年级", "1班", "张丽娟", "13800138002", "母亲"],
+    ["20260103", "陈浩", "男", "二年级", "2班", "陈刚", "13800138003", "父亲"],
+]
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
 FORMULAS = ['=HYPERLINK("http://evil.example/","点我")', "+1+1", "@SUM(A1)", "=cmd|' /C calc'!A0", "-2+3"]
 
@@ -38,17 +51,66 @@ def csv_bytes(headers, *rows, encoding="utf-8"):
     return ("\n".join(lines) + "\n").encode(encoding)
 
 
-def xlsx_bytes(headers, *rows, last_cell=None):
+def xlsx_bytes(headers, *rows, last_cell=None, stray="x"):
+    """A workbook; ``last_cell`` (row, column) holds ``stray``, or is an empty bold cell when
+    ``stray`` is None (formatting that Excel keeps in the file)."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(headers)
     for row in rows:
         sheet.append(row)
     if last_cell:  # one far-away cell: the sheet unpacks to every row and column up to it
-        sheet.cell(row=last_cell[0], column=last_cell[1], value="x")
+        cell = sheet.cell(row=last_cell[0], column=last_cell[1], value=stray)
+        if stray is None:
+            cell.font = Font(bold=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def with_dimension(content, dimension="A1:XFD1048576"):
+    """The xlsx with its sheet's declared size (<dimension ref=...>) replaced: readers that trust
+    it make a rectangle of that size."""
+    source, target = io.BytesIO(content), io.BytesIO()
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for member in old.infolist():
+            data = old.read(member.filename)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data, count = re.subn(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{dimension}"/>'.encode(), data)
+                assert count == 1
+            new.writestr(member.filename, data)
+    return target.getvalue()
+
+
+def many_rows_xlsx(headers, rows):
+    """A workbook of many rows, written as it is built (write-only)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@contextmanager
+def bounded(seconds=5, megabytes=100):
+    """The block takes less than ``seconds`` and its Python allocations peak below
+    ``megabytes`` (tracemalloc, which also slows it: the time limit is the harder for it;
+    ``megabytes=None`` times it untraced)."""
+    if megabytes is not None:
+        tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        elapsed = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1] if megabytes is not None else 0
+        tracemalloc.stop()
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    if megabytes is not None:
+        assert peak < megabytes * 1024 * 1024, f"peaked at {peak / 1024 / 1024:.0f} MB"
 
 
 def zip_of_text():
@@ -168,7 +230,7 @@ UNREADABLE = {
     "zip-not-xlsx": (zip_of_text(), "名册.xlsx", "xlsx"),
     "csv-as-xlsx": (csv_bytes(ROSTER_HEADERS, ROSTER_ROW), "名册.xlsx", "xlsx"),
     "headers-only": (csv_bytes(ROSTER_HEADERS), "名册.csv", "csv"),
-    "bad-json": (b'{"\xe5\xad\xa6\xe5\x8f\xb7": [1, 2', "名册.json", "json"),
+    "json-as-csv": (b'{"\xe5\xad\xa6\xe5\x8f\xb7": [1, 2', "名册.json", "csv"),
 }
 
 
@@ -189,14 +251,64 @@ def test_an_empty_roster_file(roster):
     assert_roster_refused(roster(b"", "名册.csv", "csv"), before)
 
 
-@pytest.mark.parametrize("last_cell", [(30_000, 8), (3, 16_384)], ids=["30000-rows", "16384-columns"])
-def test_roster_sparse_sheet_that_unpacks_to_many_cells(roster, last_cell):
-    """A few kilobytes of xlsx whose one far cell makes every row or column up to it."""
+def test_roster_import_reads_csv_and_xlsx_only(roster):
+    """The formats the roster import offers are the ones read with a row limit."""
+    assert sorted(roster.formats) == ["csv", "xlsx"]
+
+
+SPARSE = [((1_048_576, 8), "H1048576"), ((30_000, 8), "H30000"), ((3, 16_384), "XFD3")]
+SPARSE_IDS = ["row-1048576", "row-30000", "column-XFD"]
+
+
+@pytest.mark.parametrize(("last_cell", "cell"), SPARSE, ids=SPARSE_IDS)
+def test_roster_sparse_sheet_that_unpacks_to_many_cells(roster, last_cell, cell):
+    """A few kilobytes of xlsx whose one far cell would make every row or column up to it: the
+    value beyond the rows and columns an import reads refuses the file, naming the cell, at once
+    (it was over a minute and 500 MB for row 1,048,576)."""
     before = row_counts()
-    content = xlsx_bytes(ROSTER_HEADERS, ROSTER_ROW, last_cell=last_cell)
+    content = xlsx_bytes(ROSTER_HEADERS, *ROSTER_ROWS, last_cell=last_cell)
     assert len(content) < 10_000
-    response = roster(content, "名册.xlsx", "xlsx")
-    assert_roster_refused(response, before)
+    with bounded():
+        response = roster(content, "名册.xlsx", "xlsx")
+    assert_roster_refused(response, before, contains=f"单元格 {cell}")
+
+
+SPARSE_EMPTY = {
+    "formatted-XFD1048576": lambda headers, rows: xlsx_bytes(headers, *rows, last_cell=(1_048_576, 16_384), stray=None),
+    "blank-text-H1048576": lambda headers, rows: xlsx_bytes(headers, *rows, last_cell=(1_048_576, 8), stray="   "),
+    "dimension-A1:XFD1048576": lambda headers, rows: with_dimension(xlsx_bytes(headers, *rows)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPARSE_EMPTY))
+def test_roster_sparse_sheet_whose_far_cells_are_empty_imports_its_rows(client, roster, case):
+    """Formatting far below or a stale declared size is no data: the three rows are previewed
+    and imported, and the empty rows and columns are never built."""
+    content = SPARSE_EMPTY[case](ROSTER_HEADERS, ROSTER_ROWS)
+    with bounded():
+        preview = roster(content, "名册.xlsx", "xlsx")
+    assert preview.status_code == 200, failure(preview)
+    assert preview.context.get("confirm_form") is not None, roster_messages(preview)
+    response = client.post(reverse("admin:enrollment_student_process_import"), preview.context["confirm_form"].initial)
+    assert response.status_code == 302, failure(response)
+    assert sorted(Student.objects.values_list("student_no", flat=True)) == [row[0] for row in ROSTER_ROWS]
+
+
+def _roster_rows(count):
+    for n in range(count):
+        yield [f"2026{n:05d}", "王小明", "男", "一年级", "1班", f"家长{n}", f"138{n:08d}", "父亲"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_roster_with_more_rows_than_an_import_reads(roster, fmt):
+    """ROSTER_MAX_ROWS + 1 students: refused before the preview, with the first row too many."""
+    before = row_counts()
+    rows = list(_roster_rows(ROSTER_MAX_ROWS + 1))
+    content = csv_bytes(ROSTER_HEADERS, *rows) if fmt == "csv" else many_rows_xlsx(ROSTER_HEADERS, rows)
+    with bounded(seconds=30):
+        response = roster(content, f"名册.{fmt}", fmt)
+    assert_roster_refused(response, before, contains=f"第 {ROSTER_MAX_ROWS + 2} 行（单元格 A{ROSTER_MAX_ROWS + 2}）")
+    assert any(f"最多只读取 {ROSTER_MAX_ROWS} 行" in m for m in roster_messages(response))
 
 
 @pytest.mark.parametrize(
@@ -331,12 +443,41 @@ def test_statement_in_a_wrong_encoding_or_no_spreadsheet(statement, case):
     assert_statement_refused(statement(content, name), before)
 
 
-@pytest.mark.parametrize("last_cell", [(100_000, 3), (3, 16_384)], ids=["100000-rows", "16384-columns"])
-def test_statement_sparse_sheet_that_unpacks_to_many_cells(statement, last_cell):
+STATEMENT_SPARSE = [((1_048_576, 3), "C1048576"), ((100_000, 3), "C100000"), ((3, 16_384), "XFD3")]
+
+
+@pytest.mark.parametrize(("last_cell", "cell"), STATEMENT_SPARSE, ids=SPARSE_IDS[:1] + ["row-100000", "column-XFD"])
+def test_statement_sparse_sheet_that_unpacks_to_many_cells(statement, last_cell, cell):
+    """(Row 1,048,576 took 10 s and 400 MB.)"""
     before = row_counts()
     content = xlsx_bytes(STATEMENT_HEADERS, [statement.student.student_no, "1", "B1"], last_cell=last_cell)
     assert len(content) < 10_000
-    assert_statement_refused(statement(content, "流水.xlsx"), before)
+    with bounded():
+        response = statement(content, "流水.xlsx")
+    assert_statement_refused(response, before, contains=f"单元格 {cell}")
+
+
+@pytest.mark.parametrize("case", sorted(SPARSE_EMPTY))
+def test_statement_sparse_sheet_whose_far_cells_are_empty_posts_its_rows(statement, case):
+    student_no = statement.student.student_no
+    rows = [[student_no, "120.00", f"B00{n}"] for n in (1, 2, 3)]
+    with bounded():
+        preview = statement(SPARSE_EMPTY[case](STATEMENT_HEADERS, rows), "流水.xlsx")
+    assert preview.context["ready"], statement_messages(preview)
+    assert [row.reference for row in preview.context["rows"]] == ["B001", "B002", "B003"]
+    confirm = statement.client.post(statement.url, {"token": preview.context["token"]})
+    assert confirm.status_code == 302, failure(confirm)
+    assert Payment.objects.count() == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_statement_with_more_rows_than_an_import_reads(statement, fmt):
+    before = row_counts()
+    rows = [[statement.student.student_no, "1.00", f"B{n:06d}"] for n in range(STATEMENT_MAX_ROWS + 1)]
+    content = csv_bytes(STATEMENT_HEADERS, *rows) if fmt == "csv" else many_rows_xlsx(STATEMENT_HEADERS, rows)
+    with bounded(seconds=30):
+        response = statement(content, f"流水.{fmt}")
+    assert_statement_refused(response, before, contains=f"第 {STATEMENT_MAX_ROWS + 2} 行")
 
 
 @pytest.mark.parametrize(
