@@ -324,6 +324,25 @@ def on_site_students(session) -> list:
     )
 
 
+def waiting_count(session) -> int:
+    """How many of the session's children on site are not released yet."""
+    on_site = RollCallEntry.objects.filter(roll_call__session=session, status__in=ON_SITE).count()
+    return on_site - Release.objects.filter(group=session.group, date=session.date).count()
+
+
+def on_site_student(session, student_id) -> Student | None:
+    """One child of ``on_site_students`` (None if not on site): a release reads one row, not 45."""
+    if student_id is None:
+        return None
+    return (
+        Student.objects.filter(
+            pk=student_id, roll_call_entries__roll_call__session=session, roll_call_entries__status__in=ON_SITE
+        )
+        .select_related("homeroom__grade")
+        .first()
+    )
+
+
 @transaction.atomic
 def release_record(
     *, session, student, teacher, code: str = "", kind: str = "", pickup_point: str = "", now=None
@@ -336,7 +355,8 @@ def release_record(
     now = now or timezone.now()
     if not may_take_roll_call(teacher, session):
         raise PermissionDenied
-    if student.pk not in {s.pk for s in on_site_students(session)}:
+    on_site = RollCallEntry.objects.filter(roll_call__session=session, student=student, status__in=ON_SITE)
+    if not on_site.exists():
         raise ValidationError(_("%(child)s is not marked present in this session.") % {"child": student.name})
     if Release.objects.filter(group=session.group, date=session.date, student=student).exists():
         raise ValidationError(_("%(child)s has already been released.") % {"child": student.name})

@@ -273,26 +273,29 @@ def incident_detail(request, pk):
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.ADMIN)
 def dismissal(request, pk):
-    """放学交接 for one session: release each present child, log calls, close the day."""
+    """放学交接 for one session: release each present child, log calls, close the day.
+
+    On the phone (htmx) a release or a call answers with the child's row only, so the list keeps
+    its place; without JavaScript the form posts and the page reloads.
+    """
     session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
     if not services.may_take_roll_call(request.user, session):
         raise PermissionDenied
-    students = services.on_site_students(session)
     if request.method == "POST":
-        action = request.POST.get("action", "")
+        action, student, notice = request.POST.get("action", ""), None, None
         try:
             if action == "close":
                 services.day_close(group=session.group, day=session.date, teacher=request.user)
                 messages.success(request, _("The day is closed: every child is accounted for."))
                 return redirect("safety:teacher_today")
-            student = next((s for s in students if s.pk == _id(request.POST.get("student"))), None)
+            student = services.on_site_student(session, _id(request.POST.get("student")))
             if student is None:
                 raise ValidationError(_("Choose a child from the list."))
             if action == "contact":
                 services.contact_attempt_log(
                     session=session, student=student, teacher=request.user, note=request.POST.get("note", "")
                 )
-                messages.success(request, _("Call logged."))
+                notice = ("success", _("Call logged."))
             else:
                 release = services.release_record(
                     session=session,
@@ -302,37 +305,53 @@ def dismissal(request, pk):
                     kind=action if action in {"alone", "bus", "gate"} else "",
                     pickup_point=request.POST.get("pickup_point", ""),
                 )
-                messages.success(
-                    request, _("%(child)s released: %(how)s %(person)s") % {
-                        "child": student.name, "how": release.get_kind_display(), "person": release.person,
-                    },
-                )  # fmt: skip
+                notice = ("success", _("%(child)s released: %(how)s %(person)s") % {
+                    "child": student.name, "how": release.get_kind_display(), "person": release.person,
+                })  # fmt: skip
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            notice = ("danger", " ".join(exc.messages))
         except PermissionDenied:
-            messages.error(request, _("Only the group's teachers of the day may do this."))
+            notice = ("danger", _("Only the group's teachers of the day may do this."))
+        if request.headers.get("HX-Request") and student is not None:
+            [row], awaiting = _dismissal_rows(session, [student])
+            student, release, calls, contacts = row
+            context = {
+                "session": session, "student": student, "release": release, "calls": calls, "contacts": contacts,
+                "awaiting": awaiting, "notice": {"level": notice[0], "text": notice[1]}, "oob": True,
+                "waiting_count": services.waiting_count(session),
+            }  # fmt: skip
+            return render(request, "safety/dismissal_row_swap.html", context)
+        (messages.success if notice[0] == "success" else messages.error)(request, notice[1])
         return redirect("safety:dismissal", session.pk)
-    releases = {r.student_id: r for r in Release.objects.filter(group=session.group, date=session.date)}
+    rows, awaiting = _dismissal_rows(session, services.on_site_students(session))
+    context = {
+        "session": session,
+        "rows": rows,
+        "awaiting": awaiting,
+        "waiting_count": sum(1 for _s, release, _c, _g in rows if release is None),
+    }
+    return render(request, "safety/dismissal.html", context)
+
+
+def _dismissal_rows(session, students):
+    """(student, release, calls, contacts) for ``students``, and whether pickup is now overdue.
+
+    The families' numbers appear only when the teacher has to call them: after the end and the
+    grace period, for the children not yet released (personal data on a shared phone screen).
+    """
+    ids = [s.pk for s in students]
+    day = {"group": session.group, "date": session.date, "student_id__in": ids}
+    releases = {r.student_id: r for r in Release.objects.filter(**day)}
     calls = {}
-    for call in ContactAttempt.objects.filter(group=session.group, date=session.date):
+    for call in ContactAttempt.objects.filter(**day):
         calls.setdefault(call.student_id, []).append(call)
     rules = settings_for(session.group.term.school)
-    end = timezone.make_aware(datetime.combine(session.date, session.end)) + timedelta(
-        minutes=rules.pickup_grace_minutes
-    )
-    awaiting = timezone.now() >= end
-    rows = [(s, releases.get(s.pk), calls.get(s.pk, [])) for s in students]
-    waiting = [s.pk for s, release, _c in rows if release is None]
-    # The families' numbers appear only when the teacher has to call them: after the end and the
-    # grace period, for the children not yet released (personal data on a shared phone screen).
+    end = timezone.make_aware(datetime.combine(session.date, session.end))
+    awaiting = timezone.now() >= end + timedelta(minutes=rules.pickup_grace_minutes)
+    waiting = [pk for pk in ids if pk not in releases]
     contacts = {}
     if awaiting and waiting:
         for link in StudentGuardian.objects.filter(student_id__in=waiting).select_related("guardian"):
             contacts.setdefault(link.student_id, []).append(link)
-    context = {
-        "session": session,
-        "rows": [(s, release, c, contacts.get(s.pk, [])) for s, release, c in rows],
-        "awaiting": awaiting,
-        "waiting_count": sum(1 for _s, release, _c in rows if release is None),
-    }
-    return render(request, "safety/dismissal.html", context)
+    rows = [(s, releases.get(s.pk), calls.get(s.pk, []), contacts.get(s.pk, [])) for s in students]
+    return rows, awaiting

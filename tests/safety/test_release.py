@@ -179,3 +179,30 @@ def test_the_families_numbers_show_on_the_dismissal_page_only_when_a_child_is_aw
 
 def test_a_guardian_is_named_with_a_masked_mobile_wherever_the_model_is_printed(guardian):
     assert str(guardian.guardian) == "王建国 139****2222"
+
+
+def test_on_the_phone_a_release_answers_with_the_childs_row_and_the_new_count(
+    client, session, service_teacher, present, student_a, django_assert_max_num_queries
+):
+    client.force_login(service_teacher)
+    url = reverse("safety:dismissal", args=[session.pk])
+    [own] = pickup_passes_for(student=student_a, term=session.group.term)
+    phone = {"HTTP_HX_REQUEST": "true"}
+
+    wrong = client.post(
+        url, {"student": student_a.pk, "action": "code", "code": "000000" if own.code != "000000" else "1"}, **phone
+    )
+    html = wrong.content.decode()
+    assert wrong.status_code == 200 and "alert-danger" in html and "不要放行" in html and not Release.objects.exists()
+    assert f'id="child-{student_a.pk}"' in html and 'id="waiting-count" hx-swap-oob="true"' in html
+    assert "还有 2 人未交接" in html
+
+    with django_assert_max_num_queries(20):
+        right = client.post(url, {"student": student_a.pk, "action": "code", "code": own.code}, **phone)
+    html = right.content.decode()
+    assert right.status_code == 200 and "alert-success" in html and "王小明 已放行" in html
+    assert "还有 1 人未交接" in html and "<html" not in html  # the row and the count, not a page
+    assert Release.objects.get().student == student_a
+
+    without_js = client.post(url, {"student": present[1].pk, "action": "gate"})
+    assert without_js.status_code == 302 and Release.objects.count() == 2
