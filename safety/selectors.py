@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 
 from scheduling.models import Session
@@ -21,15 +22,23 @@ def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
     )
 
 
-def session_for_teacher(*, user, pk) -> QuerySet[Session]:
-    """The session, if ``user`` teaches it or its group (the school admin: any of the school's)."""
-    from enrollment.models import StaffProfile
+def session_for_teacher(*, user, pk, related=("group__term__school", "activity", "room")) -> Session:
+    """The session, if ``user`` teaches it or its group (the school admin: any of the school's);
+    otherwise 404. One query with ``related`` joined (a save needs none of them)."""
     from enrollment.roles import Role, has_role
+    from enrollment.selectors import staff_profile_for
 
-    sessions = Session.objects.filter(pk=pk).select_related("group__term__school", "activity", "room")
+    try:
+        session = Session.objects.select_related("group__term", *related).get(pk=pk)
+    except Session.DoesNotExist:
+        raise Http404 from None
+    if user.pk in (session.teacher_id, session.group.teacher_id):
+        return session
     if has_role(user, Role.ADMIN):
-        return sessions.filter(group__term__school__in=StaffProfile.objects.filter(user=user).values("school"))
-    return sessions.filter(Q(teacher=user) | Q(group__teacher=user))
+        profile = staff_profile_for(user=user)
+        if profile is not None and profile.school_id == session.group.term.school_id:
+            return session
+    raise Http404
 
 
 def follow_ups_for_teacher(*, user) -> QuerySet[AbsenceFollowUp]:

@@ -56,10 +56,9 @@ def teacher_today(request):
 
 @role_required(Role.SERVICE_TEACHER, Role.HOMEROOM_TEACHER, Role.ADMIN)
 def roll_call(request, pk):
-    sessions = selectors.session_for_teacher(user=request.user, pk=pk)
-    if request.method == "POST":  # a save needs the group (its teacher) only
-        sessions = sessions.select_related(None).select_related("group")
-    session = get_object_or_404(sessions)
+    # A save needs the group (its teacher) and term only; a page shows the activity and the room.
+    lean = {"related": ()} if request.method == "POST" else {}
+    session = selectors.session_for_teacher(user=request.user, pk=pk, **lean)
     if not services.may_take_roll_call(request.user, session):
         raise PermissionDenied
     error, status, posted = None, 200, None
@@ -74,7 +73,7 @@ def roll_call(request, pk):
             )  # fmt: skip
         except ValidationError as exc:
             error, status = " ".join(exc.messages), 400
-            session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))  # to show
+            session = selectors.session_for_teacher(user=request.user, pk=pk)  # to show
             if getattr(exc, "code", None) == "conflict":
                 # Show what is saved now, with its version: the teacher re-applies their taps
                 # knowingly instead of a second save overwriting the other teacher's.
@@ -278,7 +277,7 @@ def dismissal(request, pk):
     On the phone (htmx) a release or a call answers with the child's row only, so the list keeps
     its place; without JavaScript the form posts and the page reloads.
     """
-    session = get_object_or_404(selectors.session_for_teacher(user=request.user, pk=pk))
+    session = selectors.session_for_teacher(user=request.user, pk=pk)
     if not services.may_take_roll_call(request.user, session):
         raise PermissionDenied
     if request.method == "POST":
