@@ -206,6 +206,13 @@ def _entries_create(roll_call, statuses: dict[int, str], teacher) -> None:
     history_copy(RollCallEntry, pks, user=teacher, history_type="+")
 
 
+def _to_guardian(link, kind: str, subject: str, body: str) -> Notification:
+    """A message to a child's guardian (to their account, if they have one, and their inbox)."""
+    return Notification(
+        recipient_id=link.guardian.user_id, guardian=link.guardian, kind=kind, subject=subject, body=body
+    )
+
+
 def _report_absences(roll_call, session, student_ids, now):
     entries = list(roll_call.entries.filter(student_id__in=student_ids).select_related("student__homeroom"))
     had_follow_up = set(AbsenceFollowUp.objects.filter(entry__in=entries).values_list("entry_id", flat=True))
@@ -231,17 +238,9 @@ def _report_absences(roll_call, session, student_ids, now):
                         recipient_id=student.homeroom.teacher_id, kind="safety.absence", subject=subject, body=body
                     )
                 )
-            for link in links:
-                if link.student_id == student.pk:
-                    notices.append(
-                        Notification(
-                            recipient_id=link.guardian.user_id,
-                            guardian=link.guardian,
-                            kind="safety.absence",
-                            subject=subject,
-                            body=body,
-                        )
-                    )
+            notices += [
+                _to_guardian(link, "safety.absence", subject, body) for link in links if link.student_id == student.pk
+            ]
     notifications_create(notifications=notices)
 
 
@@ -544,16 +543,7 @@ def incident_report(*, school, reporter, kind, severity, occurred_at, group, stu
     }
     notifications_create(
         notifications=[
-            *(
-                Notification(
-                    recipient_id=link.guardian.user_id,
-                    guardian=link.guardian,
-                    kind="safety.incident",
-                    subject=subject,
-                    body=body,
-                )  # fmt: skip
-                for link in links
-            ),
+            *(_to_guardian(link, "safety.incident", subject, body) for link in links),
             *(
                 Notification(recipient_id=teacher, kind="safety.incident", subject=subject, body=teacher_body)
                 for teacher in sorted(t for t in teachers if t and t != reporter.pk)
