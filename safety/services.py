@@ -314,32 +314,26 @@ def one_time_pickup_register(*, student, guardian, name: str, mobile: str, day) 
     return pass_
 
 
+def _on_site(session):
+    """The children counted present (present, late or unwell) in the session's roll call."""
+    return Student.objects.filter(
+        roll_call_entries__roll_call__session=session, roll_call_entries__status__in=ON_SITE
+    ).select_related("homeroom__grade")
+
+
 def on_site_students(session) -> list:
-    """Children counted present (present, late or unwell) in the session's roll call."""
-    return list(
-        Student.objects.filter(roll_call_entries__roll_call__session=session, roll_call_entries__status__in=ON_SITE)
-        .select_related("homeroom__grade")
-        .order_by("homeroom__grade__number", "homeroom__number", "student_no")
-    )
+    """The children on site, in class order."""
+    return list(_on_site(session).order_by("homeroom__grade__number", "homeroom__number", "student_no"))
 
 
 def waiting_count(session) -> int:
     """How many of the session's children on site are not released yet."""
-    on_site = RollCallEntry.objects.filter(roll_call__session=session, status__in=ON_SITE).count()
-    return on_site - Release.objects.filter(group=session.group, date=session.date).count()
+    return _on_site(session).count() - Release.objects.filter(group=session.group, date=session.date).count()
 
 
 def on_site_student(session, student_id) -> Student | None:
     """One child of ``on_site_students`` (None if not on site): a release reads one row, not 45."""
-    if student_id is None:
-        return None
-    return (
-        Student.objects.filter(
-            pk=student_id, roll_call_entries__roll_call__session=session, roll_call_entries__status__in=ON_SITE
-        )
-        .select_related("homeroom__grade")
-        .first()
-    )
+    return None if student_id is None else _on_site(session).filter(pk=student_id).first()
 
 
 @transaction.atomic
@@ -354,8 +348,7 @@ def release_record(
     now = now or timezone.now()
     if not may_take_roll_call(teacher, session):
         raise PermissionDenied
-    on_site = RollCallEntry.objects.filter(roll_call__session=session, student=student, status__in=ON_SITE)
-    if not on_site.exists():
+    if not _on_site(session).filter(pk=student.pk).exists():
         raise ValidationError(_("%(child)s is not marked present in this session.") % {"child": student.name})
     if Release.objects.filter(group=session.group, date=session.date, student=student).exists():
         raise ValidationError(_("%(child)s has already been released.") % {"child": student.name})
