@@ -5,9 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 
 # System packages: venv support, gettext (translations), a CJK font and HarfBuzz subsetting
-# (Chinese PDFs), poppler (PDF checks in tests) and Chromium (browser tests).
+# (Chinese PDFs), poppler (PDF checks in tests), Chromium (browser tests) and libfaketime (the
+# suite run at other wall-clock times in .ci/run).
 RUN_PACKAGES := python3-venv gettext fonts-wqy-microhei libharfbuzz-subset0
-TEST_PACKAGES := $(RUN_PACKAGES) poppler-utils chromium
+TEST_PACKAGES := $(RUN_PACKAGES) poppler-utils chromium faketime
 
 .PHONY: run test bench loadtest lint messages check-messages sysdeps-run sysdeps-test venv
 
@@ -43,9 +44,10 @@ run: sysdeps-run venv
 	DEBUG=true $(PY) manage.py seed_demo
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
-# SQLite unless DATABASE_URL names another database (.ci/run does both).
+# SQLite unless DATABASE_URL names another database (.ci/run does both), one worker a core.
+# PYTEST_ARGS narrows it, e.g. PYTEST_ARGS="--ignore=tests/e2e" or PYTEST_ARGS=tests/e2e.
 test: sysdeps-test venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto $(PYTEST_ARGS)
 
 # A school of 3,000 students and 70 groups on a fresh bench.sqlite3 (or DATABASE_URL: give it a
 # scratch database), measured; writes bench-results.json.

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from enrollment import workflow
 from enrollment.models import LeaveRequest, Notification, StaffProfile
@@ -74,8 +75,9 @@ def test_roll_call_for_45_release_with_codes_and_the_board_shows_who_awaits_pick
     _log_in(teacher, live_server.url, "service_teacher")
     teacher.get_by_role("link", name="去点名").click()
     rows = teacher.locator(".roll-row")
+    # The badges are painted by the page's script once the list is parsed: wait for it.
+    expect(teacher.locator(".roll-row", has_text="王小明").locator(".state")).to_have_text("请假")
     assert rows.count() == 45
-    assert teacher.locator(".roll-row", has_text="王小明").locator(".state").inner_text() == "请假"
     teacher.get_by_role("button", name="全部到场").click()
     teacher.locator(".roll-row", has_text="学生00").click()  # → late
     for _ in range(3):

@@ -307,6 +307,7 @@ def test_an_abandoned_import_preview_is_removed_after_a_day(client, admin_user, 
     from django.utils import timezone
 
     from enrollment.tasks import remove_abandoned_imports
+    from tests.clock import stamp_with_test_clock
 
     storage = storages["import_export"]
     folder = "django-import-export"
@@ -317,6 +318,7 @@ def test_an_abandoned_import_preview_is_removed_after_a_day(client, admin_user, 
         {"school": primary_school.pk, "format": _xlsx_format_index(client), "import_file": _xlsx(GOOD)},
     )  # previewed, never confirmed
     [kept] = set(storage.listdir(folder)[1]) - before  # in the application's storage, not the shared /tmp
+    stamp_with_test_clock(storage, folder)
 
     remove_abandoned_imports()
     assert kept in storage.listdir(folder)[1]  # a fresh preview stays

@@ -30,13 +30,14 @@ from billing.models import Waiver
 from enrollment import workflow
 from enrollment.models import Application, Guardian, LeaveRequest, Notification
 from safety.models import Attendance, Incident, PickupPass
+from tests import clock
 from tests.enrollment.factories import PASSWORD, GuardianFactory, StudentGuardianFactory
 from tests.hostile.hostile import SETTINGS, SWEEP, describe, form_data, ids_of, junk, post_and_check
 from tests.scheduling.factories import ServiceGroupFactory
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+TODAY = clock.TODAY  # the frozen day of tests/conftest.py, known at import time
 AXES_TABLES = {"axes_accessattempt", "axes_accessattemptexpiration", "axes_accessfailurelog", "axes_accesslog"}
 
 names = st.sampled_from(["王建国", "李四", "张阿姨", "外婆"])

@@ -350,9 +350,13 @@ def test_roster_confirmed_twice(client, roster):
 
 def test_roster_confirmed_after_its_upload_was_cleaned_away(client, roster):
     """The nightly task removes previews never confirmed; a late click must not crash."""
+    from django.core.files.storage import storages
+
     from enrollment.tasks import remove_abandoned_imports
+    from tests.clock import stamp_with_test_clock
 
     preview = roster(csv_bytes(ROSTER_HEADERS, ROSTER_ROW), "名册.csv", "csv")
+    stamp_with_test_clock(storages["import_export"], "django-import-export")
     assert remove_abandoned_imports(max_age_hours=-1) >= 1
     before = row_counts()
     response = client.post(reverse("admin:enrollment_student_process_import"), preview.context["confirm_form"].initial)
