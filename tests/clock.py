@@ -2,11 +2,13 @@
 
 A Thursday morning in term time, when roll call, billing and the portal all have work to do.
 ``tests/conftest.py`` freezes time there for every test (the clock still ticks from it, so
-timeouts and polling work); ``@pytest.mark.clock("2026-12-31T23:59+08:00")`` picks another
-instant, and ``time_machine.travel`` inside a test moves it further. Nothing in the suite reads
-the machine's clock: CI runs it under libfaketime at 22:30 and on New Year's Eve to prove it.
+timeouts and polling work); ``time_machine.travel`` inside a test moves it elsewhere. Nothing in
+the suite reads the machine's clock: CI runs it under libfaketime at 22:30 and on New Year's Eve
+to prove it.
 """
 
+import os
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -22,9 +24,6 @@ def stamp_with_test_clock(storage, folder):
     suite disagrees with; a task that compares a file's age with "now" must see the two agree,
     as they do in production.
     """
-    import os
-    import time
-
     now = time.time()  # the frozen clock (time-machine patches time.time)
     for name in storage.listdir(folder)[1]:
         os.utime(storage.path(f"{folder}/{name}"), (now, now))

@@ -3,14 +3,12 @@
 A permission test is then one line: log in as ``other_guardian`` and expect 404.
 """
 
-from datetime import datetime
-
 import pytest
 import time_machine
 from django.conf import settings
 
 from enrollment.roles import Role
-from tests.clock import BEIJING, NOW
+from tests.clock import NOW
 from tests.enrollment.factories import (
     GradeFactory,
     GuardianFactory,
@@ -31,18 +29,10 @@ def pytest_report_header(config):
     return f"database: {vendor} at {db.get('HOST')}:{db.get('PORT')}, test database test_{db['NAME']}"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "clock(instant): run the test at this ISO instant instead of tests.clock.NOW")
-
-
 @pytest.fixture(autouse=True)
-def _frozen_clock(request):
-    """Every test starts at tests.clock.NOW (or its ``clock`` mark), whatever the machine's time."""
-    mark = request.node.get_closest_marker("clock")
-    instant = NOW if mark is None else datetime.fromisoformat(mark.args[0])
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=BEIJING)
-    with time_machine.travel(instant, tick=True):
+def _frozen_clock():
+    """Every test starts at tests.clock.NOW, whatever the machine's time."""
+    with time_machine.travel(NOW, tick=True):
         yield
 
 
