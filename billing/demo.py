@@ -10,16 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from enrollment.models import User
-from scheduling.models import Session
+from enrollment.roles import Role
+from safety.models import Attendance, RollCall, RollCallEntry
+from scheduling.calendar import HolidayCalendar
+from scheduling.models import GroupMembership, Session
 
-from .models import BillingRun, FeeStandard, Payment
+from .models import BillingRun, ChargeLine, DutyShift, FeeStandard, Payment, PerformanceEvent
 from .services import billing_run, payment_post
 
 
 @transaction.atomic
 def seed_billing(*, term, rng: random.Random) -> dict:
-    from safety.models import RollCall, RollCallEntry
-    from scheduling.models import GroupMembership
 
     FeeStandard.objects.get_or_create(
         term=term,
@@ -57,13 +58,13 @@ def seed_billing(*, term, rng: random.Random) -> dict:
             away = 0.6 if student_id in often_away else 0.04
             draw = rng.random()
             status = (
-                "absent"
+                Attendance.ABSENT
                 if draw < away / 4
-                else "excused"
+                else Attendance.EXCUSED
                 if draw < away
-                else "late"
+                else Attendance.LATE
                 if draw < away + 0.03
-                else "present"
+                else Attendance.PRESENT
             )
             entries.append(RollCallEntry(roll_call=roll_call, student_id=student_id, status=status))
     RollCallEntry.objects.bulk_create(entries, batch_size=2000)
@@ -71,7 +72,6 @@ def seed_billing(*, term, rng: random.Random) -> dict:
     admin = User.objects.filter(username="caiwu").first()
     runs = [billing_run(term=term, year=2026, month=month, started_by=admin) for month in (9, 10)]
     # 85% of families paid September, in cash or online.
-    from .models import ChargeLine
 
     for line in (
         ChargeLine.objects.filter(term=term, month=date(2026, 9, 1))
@@ -93,10 +93,6 @@ def seed_billing(*, term, rng: random.Random) -> dict:
 def _seed_duty(*, term, rng: random.Random, recorded_by):
     """October's safety-zone and administrative duty and two performance events, so that the
     subsidy payroll of October 2026 has something to show."""
-    from enrollment.roles import Role
-    from scheduling.calendar import HolidayCalendar
-
-    from .models import DutyShift, PerformanceEvent
 
     days = HolidayCalendar().workdays(date(2026, 10, 1), date(2026, 10, 31))
     teachers = list(User.objects.filter(sessions__group__term=term).distinct().order_by("pk")[:10])

@@ -9,20 +9,22 @@ from functools import cached_property
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from enrollment.models import Application
-from scheduling.calendar import HolidayCalendar
-from scheduling.models import GroupMembership
+from enrollment.documents import document_request
+from enrollment.models import Application, Document, Student
+from safety.models import ATTENDED, RollCallEntry
+from scheduling.calendar import HolidayCalendar, service_days
+from scheduling.models import GroupMembership, TimetableSlot
+from scheduling.selectors import membership_during
 
 from .fees import apply_waiver, daily_prepaid_settlement, monthly_half_rule_charge, term_flat_settlement
 from .models import BillingRun, ChargeLine, FeeStandard, LedgerEntry, Payment, ReceiptSequence, Refund, Waiver
 from .money import to_fen
 
 ZERO = to_fen(0)
-ATTENDED = ("present", "late")  # safety.models.Attendance values that count as participation
 
 
 # Which choice on the application makes a child take part in a fee item.
@@ -68,14 +70,11 @@ class _RunInputs:
     def service_days(self) -> list:
         """The term's service days, for pro-rata settlement: read only when a child leaves (the
         whole term's calendar must be known then)."""
-        from scheduling.calendar import service_days
 
         return service_days(self.term, holiday_calendar=self.holiday_calendar)
 
 
 def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
-    from safety.models import RollCallEntry
-    from scheduling.models import TimetableSlot
 
     modes = {s.mode for s in standards}
     month_workdays = set(holiday_calendar.workdays(first, last))  # raises UnknownHolidayYear, never guesses
@@ -94,9 +93,9 @@ def _run_inputs(term, first, last, standards, holiday_calendar) -> _RunInputs:
                 continue  # left before the month
         placed.add(student_id)
     memberships = list(
-        GroupMembership.objects.filter(group__term=term, student_id__in=placed)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gt=first))
-        .values_list("student_id", "group_id", "left_on")
+        GroupMembership.objects.filter(
+            membership_during(first, last), group__term=term, student_id__in=placed
+        ).values_list("student_id", "group_id", "left_on")
     )
     attended = RollCallEntry.objects.filter(roll_call__session__group__term=term, status__in=ATTENDED)
     # Counted by the database: one row per child, not one per child and day.
@@ -386,7 +385,6 @@ def statement_for(*, student, term) -> Statement:
 def _balances(term) -> list[tuple]:
     """Every child with money movements in ``term``: (student, charged, paid, refunded, owed),
     owed being negative when the school owes the family. Four queries."""
-    from enrollment.models import Student
 
     def totals(queryset):
         return {
@@ -477,8 +475,6 @@ def ledger_totals(*, school, first: date, last: date) -> LedgerTotals:
 def disclosure_publish(*, school, year: int, month: int, requested_by=None):
     """The month's income and expense disclosure PDF (每月收支公示), once: asking again returns the
     document already made or on its way (a failed one is made again)."""
-    from enrollment.documents import document_request
-    from enrollment.models import Document
 
     label = f"{year}-{month:02d}"
     existing = (

@@ -27,6 +27,9 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext as _
 
+from enrollment.models import Term, User
+from scheduling.models import Session
+
 from .models import DutyShift, LedgerEntry, PerformanceEvent, SubsidyRates
 from .money import to_fen
 
@@ -116,7 +119,6 @@ def apportion(total: int, weights: dict) -> dict:
 
 def _month_figures(school, first: date, last: date, rates) -> dict:
     """{month: {teacher id: _Figures}} for the months between ``first`` and ``last``. Two queries."""
-    from scheduling.models import Session
 
     figures = defaultdict(lambda: defaultdict(_Figures))
     taught = (
@@ -181,8 +183,6 @@ def subsidy_payroll(*, school, year: int, month: int) -> Payroll:
     """The month's subsidy for every teacher with periods, duty or events; a fixed number of
     queries whatever the number of teachers."""
     import calendar
-
-    from enrollment.models import Term, User
 
     first = date(year, month, 1)
     last = date(year, month, calendar.monthrange(year, month)[1])

@@ -2,6 +2,10 @@
 
 from celery import shared_task
 
+from enrollment.models import School
+
+from .services import disclosure_publish
+
 
 @shared_task(ignore_result=True)
 def monthly_disclosure(today: str | None = None) -> list[int]:
@@ -9,10 +13,6 @@ def monthly_disclosure(today: str | None = None) -> list[int]:
     from datetime import date
 
     from django.utils import timezone
-
-    from enrollment.models import School
-
-    from .services import disclosure_publish
 
     day = date.fromisoformat(today) if today else timezone.localdate()
     year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)

@@ -337,6 +337,7 @@ def applications_place(*, applications, actor, max_groups: int | None = None):
     """
     from scheduling.models import GroupMembership, WaitlistEntry
     from scheduling.placement import Candidate
+    from scheduling.selectors import membership_during
     from scheduling.services import placement_apply
 
     applications = list(
@@ -364,7 +365,9 @@ def applications_place(*, applications, actor, max_groups: int | None = None):
         placement_apply(term=batch[0].term, candidates=candidates, max_groups=max_groups)
         in_group = dict(
             GroupMembership.objects.filter(
-                group__term_id=term_id, student__in=[a.student_id for a in batch], left_on__isnull=True
+                membership_during(timezone.localdate()),
+                group__term_id=term_id,
+                student__in=[a.student_id for a in batch],
             ).values_list("student_id", "group__name")
         )
         waiting = dict(WaitlistEntry.objects.filter(term_id=term_id).values_list("student_id", "position"))
@@ -385,7 +388,7 @@ def applications_place(*, applications, actor, max_groups: int | None = None):
 @transaction.atomic
 def application_withdraw(*, application: Application, actor, effective: date, note: str = "") -> Application:
     """Withdraw with an effective date: the child leaves every group of the term from that day."""
-    from scheduling.models import GroupMembership
+    from scheduling.services import memberships_end
 
     if effective < application.term.start or effective > application.term.end + timedelta(days=1):
         raise ValidationError(_("The leaving date must lie within the term."))
@@ -396,9 +399,7 @@ def application_withdraw(*, application: Application, actor, effective: date, no
     application = application_transition(application=application, to=S.WITHDRAWN, actor=actor, note=text)
     application.withdrawn_on = effective
     application.save(update_fields=["withdrawn_on"])
-    GroupMembership.objects.filter(
-        group__term=application.term, student=application.student, left_on__isnull=True
-    ).update(left_on=effective)
+    memberships_end(term=application.term, student=application.student, on=effective)
     return application
 
 

@@ -19,6 +19,8 @@ class Attendance(models.TextChoices):
 
 # Who is in the building for the release count: present, late or unwell (not left early).
 ON_SITE = (Attendance.PRESENT, Attendance.LATE, Attendance.UNWELL)
+# A day of service taken part in, for the monthly attendance rule of billing: present or late.
+ATTENDED = (Attendance.PRESENT, Attendance.LATE)
 
 
 class RollCall(models.Model):

@@ -16,7 +16,7 @@ from enrollment.models import Notification, Student, StudentGuardian
 from enrollment.notify import notifications_create
 from enrollment.roles import Role, has_role
 from enrollment.selectors import students_on_leave
-from scheduling.models import GroupMembership
+from scheduling.selectors import member_ids_on, members_on, memberships_on
 
 from .models import (
     ON_SITE,
@@ -48,13 +48,11 @@ def _text(value: str, model, field: str) -> str:
 
 
 def session_students(session) -> list[Student]:
-    """The students of the session's group on the session's date (withdrawn ones excluded)."""
+    """The students of the session's group on the session's date (not those who joined later or left)."""
     return list(
-        Student.objects.filter(group_memberships__group_id=session.group_id)
-        .filter(Q(group_memberships__left_on__isnull=True) | Q(group_memberships__left_on__gt=session.date))
+        members_on(session.group_id, session.date)
         .select_related("homeroom__grade")
         .order_by("homeroom__grade__number", "homeroom__number", "student_no")
-        .distinct()
     )
 
 
@@ -80,8 +78,7 @@ def initial_statuses(session, students) -> dict[int, str]:
 
 def session_student_ids(session) -> set[int]:
     """The ids of ``session_students``: all a save needs (no names, classes or ordering)."""
-    params = [session.group_id, connection.ops.adapt_datefield_value(session.date)]
-    return {student for (student,) in _sql(MEMBERS_READ, params)}
+    return member_ids_on(session.group_id, session.date)
 
 
 @transaction.atomic
@@ -165,10 +162,7 @@ def roll_call_save(
 # The correction of a roll call is the busiest write of the day (every group at 16:00, and again
 # when children are fetched early): its statements are written out, so that a save costs a few
 # milliseconds rather than the ORM's building of each one (`make bench` measures the page).
-_ROLL_CALLS, _ENTRIES, _MEMBERS = (
-    connection.ops.quote_name(m._meta.db_table) for m in (RollCall, RollCallEntry, GroupMembership)
-)
-MEMBERS_READ = f"SELECT student_id FROM {_MEMBERS} WHERE group_id = %s AND (left_on IS NULL OR left_on > %s)"
+_ROLL_CALLS, _ENTRIES = (connection.ops.quote_name(m._meta.db_table) for m in (RollCall, RollCallEntry))
 ROLL_CALL_READ = f"SELECT id, taken_by_id, version FROM {_ROLL_CALLS} WHERE session_id = %s"
 ENTRIES_READ = f"SELECT id, student_id, status FROM {_ENTRIES} WHERE roll_call_id = %s"
 ENTRIES_UPDATE = f"UPDATE {_ENTRIES} SET status = %%s WHERE id IN (%s)"
@@ -467,8 +461,7 @@ def day_close(*, group, day, teacher, now=None) -> DayClosing:
 def handover_students(*, homeroom, day) -> list[tuple]:
     """The class's children who have a session ``day``: (student, group name, on leave)."""
     memberships = (
-        GroupMembership.objects.filter(student__homeroom=homeroom, student__active=True, group__sessions__date=day)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        memberships_on(day, student__homeroom=homeroom, student__active=True, group__sessions__date=day)
         .select_related("student", "group")
         .order_by("student__student_no")
         .distinct()

@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -158,15 +159,16 @@ class ActivityAdmin(SchoolOwned, admin.ModelAdmin):
 class MembershipForm(forms.ModelForm):
     class Meta:
         model = GroupMembership
-        fields = ["student", "left_on"]
+        fields = ["student", "joined_on", "left_on"]
 
     def clean(self):
         cleaned = super().clean()
         student, group = cleaned.get("student"), self.instance.group if self.instance.group_id else None
-        if student is not None and group is not None and "student" in self.changed_data:
+        if student is not None and group is not None and {"student", "joined_on"} & set(self.changed_data):
             # Voluntary participation: only a child whose application was approved and whose
             # agreement is signed may join a group.
-            problems = services.membership_problems(group=group, student=student)
+            joined_on = cleaned.get("joined_on")
+            problems = services.membership_problems(group=group, student=student, joined_on=joined_on)
             if problems:
                 raise ValidationError(problems)
         return cleaned
@@ -177,11 +179,15 @@ class MembershipFormSet(forms.BaseInlineFormSet):
         super().clean()
         if any(self.errors) or self.instance.pk is None:
             return
-        current = [
-            f
+        today = timezone.localdate()
+        current = {  # the children holding a place from today on
+            f.cleaned_data["student"].pk
             for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE") and not f.cleaned_data.get("left_on")
-        ]
+            if f.cleaned_data
+            and not f.cleaned_data.get("DELETE")
+            and f.cleaned_data.get("student")
+            and (f.cleaned_data.get("left_on") is None or f.cleaned_data["left_on"] > today)
+        }
         limit = services.group_capacity(self.instance, services.settings_for(self.instance.term.school))
         if len(current) > limit:
             raise ValidationError(
@@ -259,7 +265,7 @@ class ServiceGroupAdmin(SchoolScoped, admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(member_total=Count("memberships", filter=Q(memberships__left_on__isnull=True), distinct=True))
+            .annotate(member_total=selectors.places_taken_count(timezone.localdate()))
             .prefetch_related(Prefetch("slots", queryset=TimetableSlot.objects.order_by("weekday", "start")))
         )
 

@@ -334,7 +334,15 @@ class ServiceGroup(models.Model):
 class GroupMembership(models.Model):
     group = models.ForeignKey(ServiceGroup, models.CASCADE, related_name="memberships", verbose_name=_("group"))
     student = models.ForeignKey(Student, models.PROTECT, related_name="group_memberships", verbose_name=_("student"))
+    """A child's place in a group from ``joined_on`` to the day before ``left_on``.
+
+    A child who leaves and comes back has two rows; ``scheduling.selectors.membership_on`` says who
+    is a member on a day."""
+
     rank = models.PositiveIntegerField(_("placement rank"), null=True, blank=True)
+    joined_on = models.DateField(
+        _("joined on"), null=True, blank=True, help_text=_("First day with service; empty: the term's first day.")
+    )
     left_on = models.DateField(
         _("left on"), null=True, blank=True, help_text=_("First day without service after a withdrawal.")
     )
@@ -342,8 +350,20 @@ class GroupMembership(models.Model):
     class Meta:
         verbose_name = _("group member")
         verbose_name_plural = _("group members")
-        ordering = ["group", "student__student_no"]
-        constraints = [models.UniqueConstraint(fields=["group", "student"], name="membership_unique")]
+        ordering = ["group", "student__student_no", "joined_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["group", "student"],
+                condition=Q(left_on__isnull=True),
+                name="membership_one_open",
+                violation_error_message=_("This child is already a member of this group."),
+            ),
+            models.CheckConstraint(
+                condition=Q(joined_on__isnull=True) | Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
+                name="membership_left_after_joined",
+                violation_error_message=_("A child must leave after the day they joined."),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.group} – {self.student}"

@@ -4,8 +4,10 @@ import calendar as _stdlib_calendar
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
+
+from enrollment.models import Student
 
 from .calendar import HolidayCalendar, UnknownHolidayYear, _days
 from .models import (
@@ -19,6 +21,59 @@ from .models import (
     TimetableSlot,
     Weekday,
 )
+
+# -- membership: who is in which group on which day ------------------------------------------------
+#
+# A membership runs from ``joined_on`` (empty: from the term's first day) up to the day before
+# ``left_on`` (empty: to the term's end). Every question "is this child in that group on day D"
+# (roll call, dismissal, the duty board, billing, placement, closures) is answered here.
+
+
+def membership_during(first: date, last: date | None = None, *, prefix: str = "") -> Q:
+    """Memberships that hold on at least one day from ``first`` to ``last`` (``None``: no end).
+
+    ``prefix`` reaches the membership through a relation, e.g. ``"group_memberships__"``.
+    """
+    holds = Q(**{f"{prefix}left_on__isnull": True}) | Q(**{f"{prefix}left_on__gt": first})
+    if last is not None:
+        holds &= Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": last})
+    return holds
+
+
+def membership_on(day: date, *, prefix: str = "") -> Q:
+    """Memberships that hold on ``day``."""
+    return membership_during(day, day, prefix=prefix)
+
+
+def memberships_on(day: date, **filters) -> QuerySet[GroupMembership]:
+    """The memberships (filtered by ``filters``) that hold on ``day``."""
+    return GroupMembership.objects.filter(membership_on(day), **filters)
+
+
+def members_on(group_id: int, day: date) -> QuerySet[Student]:
+    """The students of group ``group_id`` on ``day``: one condition on one membership row."""
+    held = memberships_on(day, group_id=group_id, student_id=OuterRef("pk"))
+    return Student.objects.filter(Exists(held))
+
+
+def member_ids_on(group_id: int, day: date) -> set[int]:
+    return set(memberships_on(day, group_id=group_id).values_list("student_id", flat=True))
+
+
+def places_taken_count(day: date) -> Count:
+    """``places_taken`` for each group of a queryset, as an annotation."""
+    return Count("memberships__student", filter=membership_during(day, prefix="memberships__"), distinct=True)
+
+
+def places_taken(group_id: int, day: date) -> int:
+    """Children holding a place in the group on ``day`` or joining later: what counts against its size."""
+    return (
+        GroupMembership.objects.filter(membership_during(day), group_id=group_id)
+        .values("student_id")
+        .distinct()
+        .count()
+    )
+
 
 # -- week grid -----------------------------------------------------------------------------------
 

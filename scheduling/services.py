@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Max, Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from .models import (
     WaitlistEntry,
     Weekday,
 )
+from .selectors import membership_during, places_taken, places_taken_count
 
 
 def _hm(value: time) -> str:
@@ -82,9 +83,12 @@ def timetable_conflicts(slot: TimetableSlot) -> list[str]:
             problems.append(_("The group already has %(that)s at that time.") % {"that": that})
     other_group_ids = {o.group_id for o in overlapping if o.group_id != slot.group_id}
     if other_group_ids and slot.group_id:
+        # Children holding a place in both groups from today on.
+        today = timezone.localdate()
+        here = GroupMembership.objects.filter(membership_during(today), group_id=slot.group_id)
         shared = (
             GroupMembership.objects.filter(
-                group_id__in=other_group_ids, student__group_memberships__group_id=slot.group_id
+                membership_during(today), group_id__in=other_group_ids, student_id__in=here.values("student_id")
             )
             .select_related("student", "group")
             .order_by("student__student_no")[:5]
@@ -95,7 +99,7 @@ def timetable_conflicts(slot: TimetableSlot) -> list[str]:
                 _("Student %(student)s would be in two groups at once: %(this)s and %(that)s.")
                 % {"student": membership.student.name, "this": this, "that": _slot_label(clash)}
             )
-    size = slot.group.memberships.filter(left_on__isnull=True).count() if slot.group_id else 0
+    size = places_taken(slot.group_id, timezone.localdate()) if slot.group_id else 0
     if size > slot.room.capacity:
         problems.append(
             _("Group %(group)s has %(size)s students but room %(room)s holds %(capacity)s.")
@@ -154,7 +158,7 @@ def group_capacity(group: ServiceGroup, rules: ServiceSettings) -> int:
     return rules.max_temporary_group_size if group.kind == ServiceGroup.Kind.TEMPORARY else rules.max_group_size
 
 
-def membership_problems(*, group: ServiceGroup, student: Student) -> list[str]:
+def membership_problems(*, group: ServiceGroup, student: Student, joined_on: date | None = None) -> list[str]:
     """Why ``student`` may not join ``group``: no approved application, no signed agreement for
     the term, or another group of the student at the same time."""
     from enrollment.models import AgreementSignature, Application
@@ -167,11 +171,13 @@ def membership_problems(*, group: ServiceGroup, student: Student) -> list[str]:
         )
     if not AgreementSignature.objects.filter(term_id=group.term_id, student=student).exists():
         problems.append(_("%(student)s has no signed agreement for this term.") % {"student": student.name})
-    problems += _student_clashes(group, [student])
+    problems += _student_clashes(group, [student], joined_on)
     return problems
 
 
-def _student_clashes(group: ServiceGroup, students) -> list[str]:
+def _student_clashes(group: ServiceGroup, students, joined_on: date | None = None) -> list[str]:
+    """Students who would be in another group at the same time from ``joined_on`` (empty: the
+    term's first day) on."""
     slots = list(group.slots.all())
     if not slots or not students:
         return []
@@ -180,43 +186,66 @@ def _student_clashes(group: ServiceGroup, students) -> list[str]:
         clash_query |= Q(weekday=slot.weekday, start__lt=slot.end, end__gt=slot.start)
     clashes = (
         TimetableSlot.objects.filter(
-            clash_query, group__term=group.term, group__memberships__student__in=students,
-            group__memberships__left_on__isnull=True,
+            clash_query,
+            membership_during(joined_on or group.term.start, prefix="group__memberships__"),
+            group__term=group.term,
+            group__memberships__student__in=students,
         )
         .exclude(group=group)
         .values_list("group__memberships__student__name", "group__name")
         .distinct()[:5]
-    )  # fmt: skip
+    )
     return [
         _("Student %(student)s is in group %(other)s at the same time.") % {"student": name, "other": other}
         for name, other in clashes
     ]
 
 
+def first_service_day(term: Term, day: date | None = None) -> date | None:
+    """The ``joined_on`` of a child added on ``day`` (default today): empty before the term starts
+    (a member from its first day), else that day."""
+    day = day or timezone.localdate()
+    return None if day <= term.start else day
+
+
 @transaction.atomic
-def group_add_students(*, group: ServiceGroup, students: list[Student]) -> list[GroupMembership]:
-    """Add students to a group, refusing to exceed its size limit or double-book a student."""
+def group_add_students(
+    *, group: ServiceGroup, students: list[Student], joined_on: date | None = None
+) -> list[GroupMembership]:
+    """Add students to a group from ``joined_on`` (default: ``first_service_day``), refusing to
+    exceed its size limit or double-book a student. Earlier roll calls and bills do not change."""
     group = ServiceGroup.objects.select_for_update(of=("self",)).select_related("term__school").get(pk=group.pk)
+    joined_on = joined_on if joined_on is not None else first_service_day(group.term)
     rules = settings_for(group.term.school)
     limit = group_capacity(group, rules)
-    present = set(group.memberships.filter(left_on__isnull=True).values_list("student_id", flat=True))
+    start = joined_on or group.term.start
+    present = set(group.memberships.filter(membership_during(start)).values_list("student_id", flat=True))
+    # A child whose leaving has not come yet just stays (the leaving is called off).
+    staying = set(
+        group.memberships.filter(left_on__gt=start, student__in=students).values_list("student_id", flat=True)
+    )
     new = [s for s in students if s.pk not in present]
     if len(present) + len(new) > limit:
         raise ValidationError(
             _("Group %(group)s may have at most %(limit)s students; it has %(size)s and %(new)s would be added.")
             % {"group": group.name, "limit": limit, "size": len(present), "new": len(new)}
         )
-    clashes = _student_clashes(group, new)
+    clashes = _student_clashes(group, new, joined_on)
     if clashes:
         raise ValidationError(clashes)
-    # A child who left and comes back gets the old membership back (one row per child and group).
-    returning = set(
-        group.memberships.filter(left_on__isnull=False, student__in=new).values_list("student_id", flat=True)
-    )
-    GroupMembership.objects.filter(group=group, student_id__in=returning).update(left_on=None)
+    group.memberships.filter(student_id__in=staying, left_on__gt=start).update(left_on=None)
+    # A child who comes back after leaving gets a new membership: the earlier one keeps its dates.
     return GroupMembership.objects.bulk_create(
-        GroupMembership(group=group, student=s) for s in new if s.pk not in returning
+        GroupMembership(group=group, student=s, joined_on=joined_on) for s in new
     )
+
+
+def memberships_end(*, term: Term, student: Student, on: date) -> int:
+    """The child leaves every group of ``term`` from ``on`` (the first day without service).
+
+    A membership that would start on or after that day is removed: it never held a day."""
+    GroupMembership.objects.filter(group__term=term, student=student, joined_on__gte=on).delete()
+    return GroupMembership.objects.filter(membership_during(on), group__term=term, student=student).update(left_on=on)
 
 
 @transaction.atomic
@@ -271,7 +300,7 @@ def placement_apply(
 def groups_confirm(*, groups) -> int:
     """Confirm proposed groups after checking their sizes again."""
     count = 0
-    current = Count("memberships", filter=Q(memberships__left_on__isnull=True))
+    current = places_taken_count(timezone.localdate())
     for group in groups.select_related("term__school").annotate(size=current):
         limit = group_capacity(group, settings_for(group.term.school))
         if group.size > limit:
@@ -431,9 +460,9 @@ def closure_announce(*, closure: Closure) -> tuple[int, list[int]]:
     )
     if grades:
         groups = groups.filter(grades__in=grades)
-    # Current members on the closure's first day: a child who has left is not told.
-    members = GroupMembership.objects.filter(group__in=groups, student__active=True).filter(
-        Q(left_on__isnull=True) | Q(left_on__gt=closure.start)
+    # Members on a day of the closure: a child who has left, or joins after it, is not told.
+    members = GroupMembership.objects.filter(
+        membership_during(closure.start, closure.end), group__in=groups, student__active=True
     )
     if grades:
         members = members.filter(student__homeroom__grade__in=grades)
