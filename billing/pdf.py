@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.documents import Renderer, chinese_date, register
-from enrollment.models import Document, Homeroom, School, Student, Term
+from enrollment.models import Document, Homeroom, ParentNotice, School, Student, Term
 
 from . import services, subsidy
 from .models import ChargeLine, FeeStandard
@@ -28,6 +28,27 @@ def standards_snapshot(term) -> list:
         {"item": s.get_item_display(), "price": s.price_text(), "approval": s.approval}
         for s in FeeStandard.objects.filter(term=term).order_by("item")
     ]
+
+
+@register
+class NoticeToParents(Renderer):
+    """致家长的一封信 with the term's published fee standards."""
+
+    kind = Document.Kind.NOTICE
+    template = "enrollment/pdf/notice.html"
+
+    def snapshot(self, document):
+        notice = ParentNotice.objects.select_related("term__school").get(term_id=document.subject_id)
+        term = notice.term
+        return {
+            "school": term.school.name,
+            "phone": term.school.phone,
+            "term": term.name,
+            "title": notice.title,
+            "body": notice.body,
+            "issued": chinese_date(timezone.localdate()),
+            "standards": standards_snapshot(term),
+        }
 
 
 def student_statement(student, term) -> dict:

@@ -7,7 +7,7 @@ only, so the same inputs give the same bytes. A worker that dies leaves the row 
 lease ends; the requeue job (Celery beat, and every worker at start) hands it to another worker,
 and only the holder of the current claim can mark it done — exactly one finished document.
 
-Renderers live with their data: ``enrollment/pdf.py``, ``billing/pdf.py``, ``safety/pdf.py``.
+Renderers live with their data, in each app's ``pdf.py`` (found by ``autodiscover_modules``).
 """
 
 import hashlib
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.module_loading import autodiscover_modules
 
 from .models import Document, DocumentBatch
 
@@ -61,11 +62,10 @@ def register(cls):
 
 
 def _renderers_loaded():
+    """Import every installed app's ``pdf`` module, where its renderers register themselves (the
+    pipeline names no app)."""
     if not RENDERERS:
-        from importlib import import_module
-
-        for module in ("enrollment.pdf", "billing.pdf", "safety.pdf"):
-            import_module(module)
+        autodiscover_modules("pdf")
 
 
 def lease_seconds() -> int:

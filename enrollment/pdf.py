@@ -1,33 +1,8 @@
-"""Enrollment documents: the notice to parents (per term) and the signed agreement (per child),
-archived for the record (备案)."""
-
-from django.utils import timezone
+"""Enrollment documents: the signed agreement (per child), archived for the record (备案). The
+notice to parents, which publishes the fee standards, is rendered by ``billing/pdf.py``."""
 
 from .documents import Renderer, chinese_date, register
-from .models import AgreementSignature, Document, ParentNotice
-
-
-@register
-class NoticeToParents(Renderer):
-    """致家长的一封信 with the term's published fee standards."""
-
-    kind = Document.Kind.NOTICE
-    template = "enrollment/pdf/notice.html"
-
-    def snapshot(self, document):
-        from billing.pdf import standards_snapshot
-
-        notice = ParentNotice.objects.select_related("term__school").get(term_id=document.subject_id)
-        term = notice.term
-        return {
-            "school": term.school.name,
-            "phone": term.school.phone,
-            "term": term.name,
-            "title": notice.title,
-            "body": notice.body,
-            "issued": chinese_date(timezone.localdate()),
-            "standards": standards_snapshot(term),
-        }
+from .models import AgreementSignature, Document
 
 
 @register
