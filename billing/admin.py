@@ -17,9 +17,10 @@ from import_export.admin import ExportMixin
 from afterschool.admin_scoping import SchoolOwned, SchoolScoped, school_terms
 from afterschool.export_formats import SafeCSV, SafeExportFormats, SafeXLSX
 from afterschool.fields import BIGINT_MAX
-from enrollment.models import Document
+from enrollment.admin import queue_documents
+from enrollment.models import Document, School, Student
 from enrollment.permissions import staff_school_id
-from scheduling.calendar import UnknownHolidayYear
+from scheduling.calendar import HolidayCalendar, UnknownHolidayYear
 
 from . import services, subsidy
 from .models import (
@@ -42,13 +43,13 @@ from .resources import (
     SubsidyPayrollResource,
     WaiverResource,
 )
+from .services import billing_run
+from .statement_import import read_statement
 
 
 def xlsx_response(filename, headers, rows):
     """A one-sheet workbook; Decimal cells stay numbers, text is defused against formulas."""
     import tablib
-
-    from afterschool.export_formats import SafeXLSX
 
     data = tablib.Dataset(headers=[str(h) for h in headers])
     for row in rows:
@@ -157,8 +158,6 @@ class BillingRunForm(forms.ModelForm):
     def clean(self):
         import calendar
 
-        from scheduling.calendar import HolidayCalendar
-
         data = super().clean()
         term, month = data.get("term"), data.get("month")
         if term and month:
@@ -190,7 +189,6 @@ class BillingRunAdmin(SchoolScoped, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         """Adding a run runs it (the month is any day in the month to charge)."""
-        from .services import billing_run
 
         try:
             run = billing_run(term=obj.term, year=obj.month.year, month=obj.month.month, started_by=request.user)
@@ -209,7 +207,6 @@ class BillingRunAdmin(SchoolScoped, admin.ModelAdmin):
 
     @admin.action(description=_("Run the selected months again"), permissions=["add"])
     def run_again(self, request, queryset):
-        from .services import billing_run
 
         for run in queryset.select_related("term").order_by("month", "at"):
             try:
@@ -276,8 +273,6 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
         from django.core import signing
         from django.core.files.base import ContentFile
         from django.core.files.storage import storages
-
-        from .statement_import import read_statement
 
         if not self.has_add_permission(request):
             raise PermissionDenied
@@ -365,7 +360,6 @@ class PaymentAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin):
         """结余退还: pay a child's balance back, the amount read afresh at the moment of posting."""
         if not request.user.has_perm("billing.add_refund"):
             raise PermissionDenied
-        from enrollment.models import Student
 
         posted = request.POST.get("student", "")
         student_id = int(posted) if posted.isdigit() and int(posted) <= BIGINT_MAX else 0
@@ -437,8 +431,6 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
         """每月收支: a month's income and expenses of the special account, for the disclosure."""
         import calendar
 
-        from enrollment.models import School
-
         if not self.has_view_permission(request):
             raise PermissionDenied
         year, month = month_param(request)
@@ -462,8 +454,6 @@ class LedgerEntryAdmin(SchoolScoped, SafeExportFormats, ExportMixin, PostedAdmin
 def _queue_month_document(request, kind, school, year, month):
     """The disclosure and the subsidy publication describe a finished month, and are made once."""
     import calendar
-
-    from enrollment.admin import queue_documents
 
     if date(year, month, calendar.monthrange(year, month)[1]) >= timezone.localdate():
         messages.error(request, _("%(month)s is not over yet.") % {"month": f"{year}-{month:02d}"})
@@ -514,7 +504,6 @@ class DutyShiftAdmin(SchoolOwned, admin.ModelAdmin):
 
     def payroll_view(self, request):
         """课后服务补助发放表: the month's subsidy per teacher, its download, and its booking."""
-        from enrollment.models import School
 
         if not self.has_view_permission(request):
             raise PermissionDenied

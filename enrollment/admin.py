@@ -30,6 +30,7 @@ from afterschool.export_formats import SafeExportFormats
 from afterschool.spreadsheets import SpreadsheetRefused
 
 from . import roster, services, workflow
+from .documents import document_batch_request, document_request
 from .forms import RosterConfirmImportForm, RosterImportForm
 from .models import (
     AgreementSignature,
@@ -62,7 +63,7 @@ from .models import (
 from .permissions import sees_contacts, staff_school_id
 from .resources import RosterResource
 from .roles import Role
-from .selectors import survey_totals
+from .selectors import survey_totals, term_for_portal
 
 # django-import-export's own Chinese catalogue lacks this one: translated in ours.
 gettext_noop("No valid data to import. Ensure your file has the correct headers or data for import.")
@@ -853,8 +854,6 @@ def queue_documents(request, *, kind: str, school, items: list[tuple], label: st
     ``items`` are (subject, title, params)."""
     from django.shortcuts import redirect
 
-    from .documents import document_batch_request, document_request
-
     if not items:
         messages.warning(request, _("Nothing to make: select at least one row."))
         return None
@@ -964,7 +963,6 @@ class DocumentBatchAdmin(_DocumentsReadOnly):
 
 
 def _term_of(school_id):
-    from .selectors import term_for_portal
 
     return (
         term_for_portal(school_ids=[school_id]) or Term.objects.filter(school_id=school_id).order_by("-start").first()

@@ -1,6 +1,7 @@
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from .notify import notification_unread_count
 from .roles import Role, user_roles
 from .workspaces import workspaces_for
 
@@ -18,7 +19,6 @@ def _inbox(user) -> dict:
     roles = user_roles(user)
     if not roles:
         return {"inbox_url": None, "inbox_unread": 0}
-    from .notify import notification_unread_count
 
     # Guardians read their messages in the portal; anyone with a staff role in the staff inbox.
     url = reverse("enrollment:portal_inbox" if roles == {Role.GUARDIAN} else "enrollment:inbox")

@@ -15,6 +15,7 @@ import logging
 import secrets
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
@@ -88,8 +89,6 @@ def document_request(*, kind: str, school, title: str, subject=None, params=None
         kind=kind, school=school, title=title, params=params or {}, requested_by=requested_by,
         **_subject_fields(subject),
     )  # fmt: skip
-    from .tasks import render_document
-
     transaction.on_commit(lambda: render_document.delay(document.pk))
     return document
 
@@ -113,8 +112,6 @@ def document_batch_request(*, kind: str, school, label: str, items: list[tuple],
             )
         )  # fmt: skip
     Document.objects.bulk_create(documents, batch_size=500)
-    from .tasks import render_batch
-
     transaction.on_commit(lambda: render_batch.delay(batch.pk))
     return batch
 
@@ -265,8 +262,6 @@ def batch_progress(batches) -> dict:
 def documents_requeue(*, stale_after: int = 120) -> int:
     """Hand lost work to a worker again: queued rows whose task never ran, and running rows whose
     worker's lease ran out. Safe to run at any time and from many places."""
-    from .tasks import render_batch, render_document
-
     now = timezone.now()
     stale = Q(status=Document.Status.QUEUED, requested_at__lt=now - timedelta(seconds=stale_after)) | Q(
         status=Document.Status.RUNNING, lease_until__lt=now
@@ -278,3 +273,35 @@ def documents_requeue(*, stale_after: int = 120) -> int:
     for document_id in documents:
         render_document.delay(document_id)
     return len(batches) + len(documents)
+
+
+# -- tasks (registered under enrollment.tasks, the module the worker loads) ----------------------
+
+
+@shared_task(
+    name="enrollment.tasks.render_document",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    default_retry_delay=30,
+    ignore_result=True,
+)
+def render_document(self, document_id: int):
+    try:
+        return document_render(document_id=document_id)
+    except TransientDocumentError as error:
+        if self.request.retries >= self.max_retries:
+            document_fail(document_id=document_id, message=f"{error} ({self.request.retries + 1}×)")
+            return False
+        raise self.retry(exc=error) from error
+
+
+@shared_task(name="enrollment.tasks.render_batch", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def render_batch(batch_id: int):
+    return batch_render(batch_id=batch_id)
+
+
+@shared_task(name="enrollment.tasks.requeue_documents", ignore_result=True)
+def requeue_documents():
+    return documents_requeue()

@@ -4,6 +4,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
 from .roles import Role, has_role
+from .selectors import staff_profile_for
 
 
 def role_required(*roles: str):
@@ -28,7 +29,6 @@ def staff_school_id(request):
     """The school of the finance or admin user in the admin site; None for an IT superuser
     without a staff record (who sees every school). Anyone else: 403. Read once per request:
     every list, form field and filter of the admin site asks."""
-    from .selectors import staff_profile_for
 
     if not hasattr(request, "_staff_profile"):
         request._staff_profile = staff_profile_for(user=request.user)

@@ -6,12 +6,15 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from scheduling.models import Activity
+
 from .models import (
     GRADE_NAMES,
     AgreementSignature,
     Application,
     Homeroom,
     LeaveRequest,
+    StaffProfile,
     Student,
     StudentGuardian,
     SurveyResponse,
@@ -119,7 +122,6 @@ class SurveyTable:
 def survey_totals(term) -> SurveyTable:
     """Needs-survey answers counted per grade: needing service, each time slot, each activity.
     Two queries, whatever the number of answers."""
-    from scheduling.models import Activity
 
     slot_fields = SurveyResponse.SLOT_FIELDS
     per_grade = (
@@ -160,6 +162,5 @@ def survey_totals(term) -> SurveyTable:
 
 def staff_profile_for(*, user):
     """The staff record (with its school) of ``user``, or None."""
-    from .models import StaffProfile
 
     return StaffProfile.objects.filter(user=user).select_related("school").first()

@@ -3,6 +3,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from afterschool.admin_scoping import SchoolScoped
+from enrollment.admin import queue_documents
+from enrollment.models import Document
 
 from .models import (
     AbsenceFollowUp,
@@ -102,8 +104,6 @@ class IncidentAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("PDF: incident report"), permissions=["view"])
     def report_pdf(self, request, queryset):
-        from enrollment.admin import queue_documents
-        from enrollment.models import Document
 
         incidents = list(queryset.select_related("school"))
         if not incidents:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from enrollment.models import Notification, StaffProfile
+from enrollment.notify import notifications_create
 from enrollment.roles import Role
 from scheduling.models import Session
 
@@ -27,7 +28,6 @@ def _summary(rows) -> tuple[int, int, int]:
 def duty_reminders_send(*, now=None) -> int:
     """Send each school's duty leaders what is open on today's board; nothing when all is in
     order, and not the same message twice within half an hour. Returns the messages sent."""
-    from enrollment.notify import notifications_create
 
     now = now or timezone.now()
     today = timezone.localtime(now).date()

@@ -7,6 +7,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from enrollment.roles import Role, has_role
+from enrollment.selectors import staff_profile_for
 from scheduling.models import Session
 
 from .models import ON_SITE, AbsenceFollowUp, Attendance, Incident, Release
@@ -25,8 +27,6 @@ def sessions_for_teacher(*, user, day) -> QuerySet[Session]:
 def session_for_teacher(*, user, pk, related=("group__term__school", "activity", "room")) -> Session:
     """The session, if ``user`` teaches it or its group (the school admin: any of the school's);
     otherwise 404. One query with ``related`` joined (a save needs none of them)."""
-    from enrollment.roles import Role, has_role
-    from enrollment.selectors import staff_profile_for
 
     try:
         session = Session.objects.select_related("group__term", *related).get(pk=pk)

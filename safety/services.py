@@ -12,10 +12,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from afterschool.history import history_copy
-from enrollment.models import Notification, Student, StudentGuardian
+from enrollment.models import Application, AuthorisedPerson, Notification, Student, StudentGuardian
 from enrollment.notify import notifications_create
 from enrollment.roles import Role, has_role
 from enrollment.selectors import students_on_leave
+from scheduling.models import Session
 from scheduling.selectors import member_ids_on, members_on, memberships_on
 
 from .models import (
@@ -265,7 +266,6 @@ def _new_code(taken: set[str]) -> str:
 def pickup_passes_for(*, student, term) -> list[PickupPass]:
     """The child's pickup codes: one per guardian and per authorised person of the term's
     application (made the first time they are asked for), and one-time ones still valid."""
-    from enrollment.models import AuthorisedPerson
 
     passes = list(PickupPass.objects.filter(student=student))
     taken = {p.code for p in passes}
@@ -337,7 +337,6 @@ def release_record(
     """Release a present child: with a pickup code (guardian, authorised or one-time person),
     home alone (only with the guardian's consent in the application), to the school bus, or to
     the gate guard. Each child is released once a day per group."""
-    from enrollment.models import Application
 
     now = now or timezone.now()
     if not may_take_roll_call(teacher, session):
@@ -395,7 +394,6 @@ def _pass_still_valid(pass_, session) -> bool:
     """A guardian's code works while they are the child's guardian; an authorised person's while
     the term's application naming them is live; a one-time code on its day, while the guardian who
     made it is still the child's guardian."""
-    from enrollment.models import Application
 
     live = (Application.Status.SCHOOL_APPROVED, Application.Status.PLACED, Application.Status.CLASS_APPROVED,
             Application.Status.SUBMITTED, Application.Status.WAITLISTED)  # fmt: skip
@@ -424,7 +422,6 @@ def contact_attempt_log(*, session, student, teacher, note: str) -> ContactAttem
 @transaction.atomic
 def day_close(*, group, day, teacher, now=None) -> DayClosing:
     """Close a group's day; refused while a child counted present has no release."""
-    from scheduling.models import Session
 
     sessions = list(Session.objects.filter(group=group, date=day).select_related("group"))
     if not sessions:

@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from enrollment.models import Grade, Guardian, Notification, Student, Term
+from enrollment.models import AgreementSignature, Application, Grade, Guardian, Notification, Student, Term
 from enrollment.notify import notifications_create
 
 from . import placement
@@ -161,7 +161,6 @@ def group_capacity(group: ServiceGroup, rules: ServiceSettings) -> int:
 def membership_problems(*, group: ServiceGroup, student: Student, joined_on: date | None = None) -> list[str]:
     """Why ``student`` may not join ``group``: no approved application, no signed agreement for
     the term, or another group of the student at the same time."""
-    from enrollment.models import AgreementSignature, Application
 
     problems = []
     approved = {Application.Status.SCHOOL_APPROVED, Application.Status.PLACED, Application.Status.WAITLISTED}
